@@ -1,0 +1,58 @@
+// Model shapes are compile-time configuration.
+//
+// A config is any type with these six static members; the model checks them with
+// static_asserts (check_config below), so a bad shape is a compile error with a
+// message, not a crash. Batch size and sequence length are chosen at run time.
+#pragma once
+
+#include <string_view>
+
+namespace coconut {
+
+// Tiny: the shape of the unit tests and of the golden PyTorch fixture.
+struct Tiny {
+  static constexpr std::string_view name = "tiny";
+  static constexpr int n_layer = 2;
+  static constexpr int n_head = 2;
+  static constexpr int n_embd = 16;
+  static constexpr int vocab_size = 30;
+  static constexpr int padded_vocab_size = 32;
+  static constexpr int block_size = 16;
+};
+
+// Small: for the synthetic reasoning tasks (ProsQA, ProntoQA) with word-level
+// vocabularies, whose sequences run to about 400 tokens.
+struct Small {
+  static constexpr std::string_view name = "small";
+  static constexpr int n_layer = 4;
+  static constexpr int n_head = 4;
+  static constexpr int n_embd = 256;
+  static constexpr int vocab_size = 128;
+  static constexpr int padded_vocab_size = 128;
+  static constexpr int block_size = 512;
+};
+
+// GPT-2 124M (Radford et al. 2019); the vocabulary padded to a multiple of 128.
+struct GPT2Small {
+  static constexpr std::string_view name = "gpt2";
+  static constexpr int n_layer = 12;
+  static constexpr int n_head = 12;
+  static constexpr int n_embd = 768;
+  static constexpr int vocab_size = 50257;
+  static constexpr int padded_vocab_size = 50304;
+  static constexpr int block_size = 1024;
+};
+
+template <class Config>
+constexpr bool check_config() {
+  static_assert(Config::n_layer >= 1, "model config: n_layer must be at least 1");
+  static_assert(Config::n_head >= 1, "model config: n_head must be at least 1");
+  static_assert(Config::n_embd % Config::n_head == 0, "model config: n_embd must be divisible by n_head");
+  static_assert(Config::vocab_size >= 1, "model config: vocab_size must be at least 1");
+  static_assert(Config::padded_vocab_size >= Config::vocab_size,
+                "model config: padded_vocab_size must be at least vocab_size");
+  static_assert(Config::block_size >= 1, "model config: block_size (the longest sequence) must be at least 1");
+  return true;
+}
+
+}  // namespace coconut

@@ -1,0 +1,287 @@
+// The GPT model: exact gradients, range-by-range computation, and agreement with an
+// independent PyTorch implementation (tests/golden/make_fixture.py).
+#define BOOST_TEST_MODULE model
+#include <boost/test/unit_test.hpp>
+
+#include <cmath>
+#include <string>
+
+#include "coconut/coconut.hpp"
+#include "support/fixture.hpp"
+#include "support/model.hpp"
+
+using namespace coconut;
+using test::Fixture;
+
+namespace {
+
+const std::string kFixture = std::string(COCONUT_TEST_DATA) + "/golden/gpt2_tiny.bin";
+
+// Normwise relative error of a tensor: max |a - b| / max |b|. (Entrywise relative
+// error is meaningless for entries that are zero up to rounding, such as the
+// gradient of the key bias, which softmax's shift invariance makes exactly 0.)
+template <class A>
+double max_rel_err(const A* a, const std::vector<double>& b, std::size_t first = 0, std::size_t last = SIZE_MAX) {
+  double diff = 0, scale = 1e-300;
+  for (std::size_t i = first; i < std::min(last, b.size()); ++i) {
+    diff = std::max(diff, std::abs(double(a[i]) - b[i]));
+    scale = std::max(scale, std::abs(b[i]));
+  }
+  return diff / scale;
+}
+
+template <class T>
+void load_parameters(GPT<Tiny, T>& model, const Fixture& fx, const std::string& prefix = "") {
+  for (const auto& e : model.params().layout().entries()) {
+    const auto& v = fx.f64(prefix + e.name);
+    BOOST_TEST_REQUIRE(Index(v.size()) == e.size, "fixture size of " << e.name);
+    for (Index i = 0; i < e.size; ++i) model.params().data()[e.offset + i] = T(v[i]);
+  }
+}
+
+Batch fixture_batch(const Fixture& fx, const std::string& prefix) {
+  const auto& shape = fx.at(prefix + "tokens").shape;
+  Batch batch(shape[0], shape[1]);
+  batch.tokens = fx.i32(prefix + "tokens");
+  batch.positions = fx.i32(prefix + "positions");
+  batch.targets = fx.i32(prefix + "targets");
+  const auto& mask = fx.i32(prefix + "mask");
+  batch.mask.assign(mask.begin(), mask.end());
+  return batch;
+}
+
+// Compares logits and hidden states, (B, T, ...) in the fixture, with the model's.
+template <class Model>
+void check_outputs(const Model& model, const Fixture& fx, const std::string& prefix, double rtol) {
+  const auto& logits = fx.f64(prefix + "logits");
+  const auto& hidden = fx.f64(prefix + "hidden");
+  const Index B = model.batch_size(), T = model.seq_len();
+  double worst_logits = 0, worst_hidden = 0;
+  for (Index b = 0; b < B; ++b)
+    for (Index t = 0; t < T; ++t) {
+      const std::vector<double> l(logits.begin() + (b * T + t) * Model::Vp, logits.begin() + (b * T + t + 1) * Model::Vp);
+      const std::vector<double> h(hidden.begin() + (b * T + t) * Model::C, hidden.begin() + (b * T + t + 1) * Model::C);
+      worst_logits = std::max(worst_logits, max_rel_err(model.logits(b, t), l));
+      worst_hidden = std::max(worst_hidden, max_rel_err(model.hidden(b, t), h));
+    }
+  BOOST_TEST(worst_logits <= rtol);
+  BOOST_TEST(worst_hidden <= rtol);
+}
+
+template <class Model>
+void check_gradients(const Model& model, const Fixture& fx, const std::string& prefix, double rtol) {
+  for (const auto& e : model.grads().layout().entries()) {
+    BOOST_TEST_CONTEXT(prefix << e.name) {
+      BOOST_TEST(max_rel_err(model.grads().data() + e.offset, fx.f64(prefix + e.name)) <= rtol);
+    }
+  }
+}
+
+// Float: relative error under 1e-4. Double: the two implementations differ only
+// in the order they sum in.
+constexpr double kFloatRtol = 1e-4, kDoubleRtol = 1e-9;
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(golden)
+
+// Our forward, loss and every gradient equal PyTorch's for the same weights and
+// batch (with left padding and an ignored target), in double and in float.
+template <class T>
+void check_plain_against_pytorch(double rtol) {
+  Fixture fx(kFixture);
+  GPT<Tiny, T> model;
+  load_parameters(model, fx);
+  NoThought policy;
+  const T loss = policy.forward(model, fixture_batch(fx, ""), -1);
+  BOOST_TEST(std::abs(double(loss) - fx.f64("loss")[0]) <= rtol * fx.f64("loss")[0]);
+  check_outputs(model, fx, "", rtol);
+  model.zero_grad();
+  policy.backward(model);
+  check_gradients(model, fx, "grad.", rtol);
+}
+
+BOOST_AUTO_TEST_CASE(plain_model_matches_pytorch_double) { check_plain_against_pytorch<double>(kDoubleRtol); }
+BOOST_AUTO_TEST_CASE(plain_model_matches_pytorch_float) { check_plain_against_pytorch<float>(kFloatRtol); }
+
+// Two AdamW steps (decay on matrices only) land on torch.optim.AdamW's parameters.
+template <class T>
+void check_adamw_against_pytorch(double rtol) {
+  Fixture fx(kFixture);
+  GPT<Tiny, T> model;
+  load_parameters(model, fx);
+  AdamWConfig cfg;
+  cfg.beta1 = 0.9;
+  cfg.beta2 = 0.95;
+  cfg.eps = 1e-8;
+  cfg.weight_decay = 0.1;
+  AdamW<T> opt(model.params().layout(), cfg);
+  const Batch batch = fixture_batch(fx, "");
+  NoThought policy;
+  for (int step = 0; step < 2; ++step) {
+    policy.forward(model, batch, -1);
+    model.zero_grad();
+    policy.backward(model);
+    opt.step(model.params(), model.grads(), 1e-2);
+  }
+  for (const auto& e : model.params().layout().entries()) {
+    const T* p = model.params().data() + e.offset;
+    const auto& expected = fx.f64("step2." + e.name);
+    BOOST_TEST_CONTEXT("step2." << e.name) {
+      if (e.name.ends_with("c_attn.bias")) {
+        // The key bias [C, 2C) has a gradient of exactly 0 in exact arithmetic
+        // (softmax ignores a shift shared by a row's scores), so Adam's step there,
+        // m / sqrt(v), is rounding noise in both implementations: compare q and v.
+        BOOST_TEST(max_rel_err(p, expected, 0, Tiny::n_embd) <= rtol);
+        BOOST_TEST(max_rel_err(p, expected, 2 * Tiny::n_embd) <= rtol);
+      } else {
+        BOOST_TEST(max_rel_err(p, expected) <= rtol);
+      }
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(adamw_matches_pytorch_double) { check_adamw_against_pytorch<double>(1e-8); }
+BOOST_AUTO_TEST_CASE(adamw_matches_pytorch_float) { check_adamw_against_pytorch<float>(kFloatRtol); }
+
+// The Coconut loop (KV cache, one pass per thought) equals PyTorch's plain
+// re-computation of the whole sequence per thought, outputs and gradients alike;
+// the two rows have 3 and 2 latents.
+template <class T>
+void check_coconut_against_pytorch(double rtol) {
+  Fixture fx(kFixture);
+  GPT<Tiny, T> model;
+  load_parameters(model, fx);
+  ContinuousThought<1> policy;
+  const T loss = policy.forward(model, fixture_batch(fx, "coconut."), /*latent_id=*/29);
+  BOOST_TEST(policy.plan().passes.size() == 4u);
+  BOOST_TEST(std::abs(double(loss) - fx.f64("coconut.loss")[0]) <= rtol * fx.f64("coconut.loss")[0]);
+  check_outputs(model, fx, "coconut.", rtol);
+  model.zero_grad();
+  policy.backward(model);
+  check_gradients(model, fx, "coconut.grad.", rtol);
+}
+
+BOOST_AUTO_TEST_CASE(coconut_matches_pytorch_double) { check_coconut_against_pytorch<double>(kDoubleRtol); }
+BOOST_AUTO_TEST_CASE(coconut_matches_pytorch_float) { check_coconut_against_pytorch<float>(kFloatRtol); }
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(gradients)
+
+// Central differences of the whole model's loss agree with backward for sampled
+// entries of every parameter tensor (left padding and ignored targets included).
+BOOST_AUTO_TEST_CASE(every_parameter_tensor) {
+  GPT<Tiny, double> model;
+  test::randomize(model, 1);
+  Batch batch = test::random_batch(2, 9, Tiny::vocab_size - 1, 2);
+  batch.mask[batch.at(1, 0)] = 0;  // row 1: one position of left padding
+  batch.targets[batch.at(1, 0)] = -100;
+  for (Index t = 1; t < batch.T; ++t) batch.positions[batch.at(1, t)] = int(t - 1);
+  batch.targets[batch.at(0, 4)] = -100;
+  NoThought policy;
+  policy.forward(model, batch, -1);
+  model.zero_grad();
+  policy.backward(model);
+  test::check_parameter_gradients(model, [&] { return policy.forward(model, batch, -1); }, 6, 3);
+}
+
+// The gradient with respect to an input embedding given in place of a token
+// agrees with central differences.
+BOOST_AUTO_TEST_CASE(input_embeddings) {
+  GPT<Tiny, double> model;
+  test::randomize(model, 4);
+  const Batch batch = test::random_batch(2, 6, Tiny::vocab_size - 1, 5);
+  Rng rng(6);
+  std::vector<double> embedding(Tiny::n_embd);
+  for (auto& x : embedding) x = rng.normal();
+  const auto loss = [&] {
+    model.set_batch(batch);
+    model.set_input_embedding(1, 2, embedding.data());
+    model.forward(0, batch.T);
+    return model.loss();
+  };
+  loss();
+  model.zero_grad();
+  model.start_backward();
+  model.backward(0, batch.T);
+  const std::vector<double> analytic(model.d_input_embedding(1, 2), model.d_input_embedding(1, 2) + Tiny::n_embd);
+  for (Index i = 0; i < Tiny::n_embd; ++i) {
+    const double saved = embedding[i], eps = 1e-5;
+    embedding[i] = saved + eps;
+    const double up = loss();
+    embedding[i] = saved - eps;
+    const double down = loss();
+    embedding[i] = saved;
+    BOOST_TEST(std::abs(analytic[i] - (up - down) / (2 * eps)) <= 1e-8 + 1e-5 * std::abs(analytic[i]));
+  }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(ranges)
+
+// Computing [0, T) in several ranges against the KV cache, and backward over the
+// same ranges in reverse, gives the loss and gradients of one range.
+BOOST_AUTO_TEST_CASE(several_ranges_equal_one) {
+  GPT<Tiny, double> model;
+  test::randomize(model, 7);
+  const Batch batch = test::random_batch(3, 11, Tiny::vocab_size - 1, 8);
+
+  model.set_batch(batch);
+  model.forward(0, batch.T);
+  const double whole = model.loss();
+  model.zero_grad();
+  model.start_backward();
+  model.backward(0, batch.T);
+  const std::vector<double> grads(model.grads().span().begin(), model.grads().span().end());
+
+  const std::vector<std::pair<Index, Index>> ranges = {{0, 4}, {4, 5}, {5, 6}, {6, 11}};
+  model.set_batch(batch);
+  for (auto [s, e] : ranges) model.forward(s, e);
+  BOOST_TEST(std::abs(model.loss() - whole) <= 1e-12);
+  model.zero_grad();
+  model.start_backward();
+  for (auto it = ranges.rbegin(); it != ranges.rend(); ++it) model.backward(it->first, it->second);
+  BOOST_TEST(max_rel_err(model.grads().data(), grads) <= 1e-12);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(errors)
+
+// Bad input is refused with a message naming what and where.
+BOOST_AUTO_TEST_CASE(bad_batches_name_the_problem) {
+  GPT<Tiny, float> model;
+  Batch batch(1, 4);
+  batch.tokens[2] = Tiny::vocab_size;
+  BOOST_CHECK_EXCEPTION(model.set_batch(batch), std::invalid_argument, [](const auto& e) {
+    return std::string(e.what()).find("token 30 at (b=0, t=2)") != std::string::npos;
+  });
+  Batch too_long(1, Tiny::block_size + 1);
+  BOOST_CHECK_EXCEPTION(model.set_batch(too_long), std::invalid_argument, [](const auto& e) {
+    return std::string(e.what()).find("exceeds the model's block_size 16") != std::string::npos;
+  });
+  model.set_batch(Batch(1, 4));
+  BOOST_CHECK_THROW(model.forward(2, 6), std::out_of_range);
+}
+
+// GPT-2's initialisation: seeded, N(0, 0.02) weights, scaled residual projections.
+BOOST_AUTO_TEST_CASE(initialisation_is_seeded_and_gpt2_like) {
+  GPT<Small, float> a, b;
+  a.init(42);
+  b.init(42);
+  BOOST_TEST(std::equal(a.params().span().begin(), a.params().span().end(), b.params().span().begin()));
+  const auto stddev = [&](const std::string& name) {
+    double s = 0;
+    for (float x : a.params().span(name)) s += double(x) * x;
+    return std::sqrt(s / a.params().span(name).size());
+  };
+  BOOST_TEST(stddev("h.0.mlp.c_fc.weight") == 0.02, boost::test_tools::tolerance(0.03));
+  BOOST_TEST(stddev("h.0.mlp.c_proj.weight") == 0.02 / std::sqrt(2.0 * Small::n_layer),
+             boost::test_tools::tolerance(0.03));
+  BOOST_TEST(stddev("h.1.ln_2.weight") == 1.0);
+  BOOST_TEST(stddev("h.1.ln_2.bias") == 0.0);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
