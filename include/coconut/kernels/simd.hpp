@@ -27,29 +27,33 @@ inline constexpr Index width = static_cast<Index>(xsimd::batch<T>::size);
 // out[i] = f(in[i]...) for 0 <= i < n. `out` may alias any input.
 template <class T, class F, class... In>
 inline void transform(T* out, Index n, F&& f, const In*... in) {
-  Index i = 0;
-#ifndef COCONUT_NO_XSIMD
+#ifdef COCONUT_NO_XSIMD
+  const Index body = 0;
+#else
+  const Index body = n - n % width<T>;  // whole batches; the tail is done one by one
   using B = xsimd::batch<T>;
-  for (; i + width<T> <= n; i += width<T>) {
+  for (Index i = 0; i < body; i += width<T>) {
     B r = f(B::load_unaligned(in + i)...);
     r.store_unaligned(out + i);
   }
 #endif
-  for (; i < n; ++i) out[i] = f(in[i]...);
+  for (Index i = body; i < n; ++i) out[i] = f(in[i]...);
 }
 
 // sum over 0 <= i < n of f(in[i]...).
 template <class T, class F, class... In>
 inline T transform_reduce(Index n, F&& f, const In*... in) {
-  Index i = 0;
   T sum = 0;
-#ifndef COCONUT_NO_XSIMD
+#ifdef COCONUT_NO_XSIMD
+  const Index body = 0;
+#else
+  const Index body = n - n % width<T>;
   using B = xsimd::batch<T>;
   B acc(T(0));
-  for (; i + width<T> <= n; i += width<T>) acc += f(B::load_unaligned(in + i)...);
+  for (Index i = 0; i < body; i += width<T>) acc += f(B::load_unaligned(in + i)...);
   sum = xsimd::hadd(acc);  // horizontal sum
 #endif
-  for (; i < n; ++i) sum += f(in[i]...);
+  for (Index i = body; i < n; ++i) sum += f(in[i]...);
   return sum;
 }
 
