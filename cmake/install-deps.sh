@@ -10,6 +10,7 @@ packages=(
   libxsimd-dev              # element-wise SIMD kernels
   libboost-test-dev         # Boost.Test, the test framework
   libcereal-dev             # checkpoints
+  nlohmann-json3-dev        # data sets (JSON files of samples)
   ccache                    # faster rebuilds (optional, used when present)
   "$@"
 )

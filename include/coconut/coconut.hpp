@@ -2,6 +2,9 @@
 // The whole library: include this one header.
 #pragma once
 
+#include "coconut/data/chain.hpp"
+#include "coconut/data/layout.hpp"
+#include "coconut/io/checkpoint.hpp"
 #include "coconut/kernels.hpp"
 #include "coconut/model/config.hpp"
 #include "coconut/model/gpt.hpp"
@@ -12,3 +15,9 @@
 #include "coconut/thought/inspect.hpp"
 #include "coconut/thought/policies.hpp"
 #include "coconut/train/optimizer.hpp"
+#include "coconut/train/progress.hpp"
+#include "coconut/train/trainer.hpp"
+#include "coconut/data/dataset.hpp"
+#include "coconut/data/prontoqa.hpp"
+#include "coconut/data/prosqa.hpp"
+#include "coconut/data/tokenizer.hpp"

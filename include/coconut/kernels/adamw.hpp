@@ -40,9 +40,11 @@ void adamw_update(T* params, const T* grads, T* m, T* v, Index n, const AdamWHyp
 template <class T>
 void adamw_update(T* params, const T* grads, T* m, T* v, Index n, const AdamWHyper& h, double weight_decay, long t) {
   const T b1 = T(h.beta1), b2 = T(h.beta2), eps = T(h.eps), lr = T(h.lr), wd = T(weight_decay);
+  // 1 - beta in double: in float, 1 - 0.999f = 0.00099998713 has lost four digits.
+  const T omb1 = T(1 - h.beta1), omb2 = T(1 - h.beta2);
   const T c1 = T(1 / (1 - std::pow(h.beta1, double(t)))), c2 = T(1 / (1 - std::pow(h.beta2, double(t))));
-  simd::transform(m, n, [b1](auto mi, auto g) { return b1 * mi + (T(1) - b1) * g; }, m, grads);
-  simd::transform(v, n, [b2](auto vi, auto g) { return b2 * vi + (T(1) - b2) * g * g; }, v, grads);
+  simd::transform(m, n, [b1, omb1](auto mi, auto g) { return b1 * mi + omb1 * g; }, m, grads);
+  simd::transform(v, n, [b2, omb2](auto vi, auto g) { return b2 * vi + omb2 * g * g; }, v, grads);
   simd::transform(
       params, n,
       [=](auto p, auto mi, auto vi) { return p - lr * (wd * p + (mi * c1) / (xsimd::sqrt(vi * c2) + eps)); }, params,

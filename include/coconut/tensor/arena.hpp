@@ -57,7 +57,8 @@ class Layout {
 
   // `element_size` is sizeof(T) of the arenas that will use this layout: every
   // tensor starts on a 64-byte boundary.
-  explicit Layout(std::size_t element_size) : align_(static_cast<Index>(kAlignment / element_size)) {}
+  explicit Layout(std::size_t element_size)
+      : element_size_(element_size), align_(static_cast<Index>(kAlignment / element_size)) {}
 
   Layout& add(std::string name, std::vector<Index> shape) {
     if (index_.count(name)) throw std::invalid_argument("Layout: tensor '" + name + "' added twice");
@@ -81,8 +82,10 @@ class Layout {
   bool contains(const std::string& name) const { return index_.count(name) > 0; }
   const std::vector<Entry>& entries() const { return entries_; }
   Index size() const { return (total_ + align_ - 1) / align_ * align_; }  // elements, padded
+  std::size_t element_size() const { return element_size_; }
 
  private:
+  std::size_t element_size_;
   Index align_;
   Index total_ = 0;
   std::vector<Entry> entries_;
@@ -150,6 +153,9 @@ class Arena {
   };
 
   void allocate() {
+    if (layout_.element_size() != sizeof(T))
+      throw std::invalid_argument("Arena: layout made for " + std::to_string(layout_.element_size()) +
+                                  "-byte elements used for " + std::to_string(sizeof(T)) + "-byte ones");
     std::size_t bytes = std::max<std::size_t>(static_cast<std::size_t>(size()) * sizeof(T), kAlignment);
     bytes = (bytes + kAlignment - 1) / kAlignment * kAlignment;
     T* p = static_cast<T*>(std::aligned_alloc(kAlignment, bytes));

@@ -30,6 +30,8 @@ class AdamW {
   long step_count() const { return t_; }
   Arena<T>& first_moment() { return m_; }
   Arena<T>& second_moment() { return v_; }
+  const Arena<T>& first_moment() const { return m_; }
+  const Arena<T>& second_moment() const { return v_; }
   void set_step_count(long t) { t_ = t; }
 
   // Forget the moments and the step count (the reference re-creates its optimizer

@@ -1,0 +1,281 @@
+// The trainer: the multi-stage curriculum of the paper, for every method of its
+// Table 1, with evaluation, checkpoints and exact resumption.
+//
+// An epoch has a stage (data/layout.hpp: stage_of_epoch); every training sample is
+// laid out at that stage (or a mixed-in one), the samples are shuffled and cut into
+// batches, and each batch is one AdamW step through the thought policy. After each
+// epoch the model answers the validation questions by generation and the best
+// checkpoint is kept.
+//
+// Everything random is a function of (seed, epoch): the data order and the stage
+// mixing of an epoch are drawn from an Rng seeded by both. A checkpoint therefore
+// needs no RNG state: parameters, optimizer moments and (epoch, step) suffice, and a
+// resumed run computes bit for bit what the uninterrupted one would have.
+#pragma once
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <numeric>
+#include <string>
+#include <vector>
+
+#include "coconut/data/layout.hpp"
+#include "coconut/io/checkpoint.hpp"
+#include "coconut/thought/generate.hpp"
+#include "coconut/train/optimizer.hpp"
+#include "coconut/train/progress.hpp"
+
+namespace coconut {
+
+struct TrainConfig {
+  Method method = method_named("coconut");
+  CurriculumConfig curriculum;
+  int epochs = 1;
+  Index batch_size = 32;
+  double lr = 1e-4;
+  long warmup_steps = 0;
+  AdamWConfig adamw{{.lr = 1e-4, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8, .weight_decay = 0.01}, false};
+  double grad_clip = 0;                 // 0: off (the reference does not clip)
+  enum class Reset { never, per_stage, per_epoch } reset_optimizer = Reset::per_stage;
+  std::uint64_t seed = 0;
+  Index eval_batch_size = 64;
+  Index max_new_tokens = 128;
+  std::string checkpoint;               // path; empty: no checkpoints
+  double checkpoint_seconds = 300;      // also write one every this many seconds
+  std::string log;                      // JSONL path; empty: none
+  long print_every = 50;                // plain-line progress interval (not a terminal)
+  long max_steps = 0;                   // stop (with a checkpoint) at this global step; 0: run to the end
+};
+
+struct EvalResult {
+  double accuracy = 0;                  // exact match of the answer
+  double mean_generated_tokens = 0;
+  double seconds_per_example = 0;
+  std::vector<std::vector<int>> generated;  // per sample, up to and including EOS
+};
+
+// Exact match as the reference computes it: the tokens after the last answer
+// marker ('#') of the output equal those of the answer. Without a marker
+// (`marker` < 0) the whole output (less EOS) must equal the answer.
+inline bool answer_matches(const std::vector<int>& answer, const std::vector<int>& generated, int marker, int eos) {
+  auto tail = [&](const std::vector<int>& v) {
+    auto end = std::find(v.begin(), v.end(), eos);
+    auto begin = v.begin();
+    if (marker >= 0) {
+      auto last = std::find(std::make_reverse_iterator(end), v.rend(), marker);
+      if (last == v.rend()) return std::vector<int>{-1};  // no marker: no answer
+      begin = last.base();
+    }
+    return std::vector<int>(begin, end);
+  };
+  return tail(answer) == tail(generated);
+}
+
+template <class Model, class Policy>
+class Trainer {
+ public:
+  using T = typename Model::scalar;
+
+  Trainer(Model& model, TrainConfig config, SpecialTokens special, int answer_marker = -1)
+      : model_(model),
+        cfg_(std::move(config)),
+        special_(special),
+        marker_(answer_marker),
+        opt_(model.params().layout(), adamw_config()),
+        progress_(cfg_.log, cfg_.print_every) {}
+
+  const TrainConfig& config() const { return cfg_; }
+  AdamW<T>& optimizer() { return opt_; }
+  Progress& progress() { return progress_; }
+  double best_accuracy() const { return best_; }
+  long global_step() const { return global_step_; }
+
+  // Stage of an epoch under this run's method.
+  int stage(int epoch) const { return stage_of_epoch(cfg_.method, cfg_.curriculum, epoch); }
+
+  // Continue from a checkpoint written by this trainer (same model shape).
+  void resume(const std::string& path) {
+    const ModelShape shape = ModelShape::of<typename Model::config, T>();
+    const Checkpoint c = load_checkpoint(path, &shape);
+    if (Index(c.params.size()) != model_.params().size())
+      throw std::runtime_error("checkpoint " + path + ": parameter count does not match the model");
+    std::copy(c.params.begin(), c.params.end(), model_.params().data());
+    if (!c.adam_m.empty()) {
+      std::copy(c.adam_m.begin(), c.adam_m.end(), opt_.first_moment().data());
+      std::copy(c.adam_v.begin(), c.adam_v.end(), opt_.second_moment().data());
+    }
+    opt_.set_step_count(c.adam_step);
+    epoch_ = c.epoch;
+    step_in_epoch_ = c.step_in_epoch;
+    global_step_ = c.global_step;
+    best_ = c.best_accuracy;
+    progress_.message("resumed from " + path + " at epoch " + std::to_string(epoch_) + ", step " +
+                      std::to_string(step_in_epoch_) + " (global step " + std::to_string(global_step_) + ")");
+  }
+
+  // The batches of an epoch: laid out at its stage, in its shuffled order.
+  std::vector<Sequence> epoch_sequences(const std::vector<TokenizedSample>& train, int epoch) const {
+    Rng rng(cfg_.seed * 1000003ULL + std::uint64_t(epoch) + 1);
+    std::vector<std::size_t> order(train.size());
+    std::iota(order.begin(), order.end(), 0);
+    for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng.below(i)]);  // Fisher-Yates
+    std::vector<Sequence> seqs;
+    seqs.reserve(train.size());
+    for (std::size_t i : order) {
+      const int k = sample_stage(train[i], cfg_.method, cfg_.curriculum, stage(epoch), rng);
+      seqs.push_back(build_sequence(train[i], cfg_.method, cfg_.curriculum, k, special_));
+    }
+    return seqs;
+  }
+
+  long steps_per_epoch(std::size_t n_train) const { return long((n_train + cfg_.batch_size - 1) / cfg_.batch_size); }
+
+  // Trains from the current position to the last epoch (or to max_steps);
+  // evaluates on `valid` after each epoch (if not empty) and keeps the best model
+  // at <checkpoint>.best.
+  void fit(const std::vector<TokenizedSample>& train, const std::vector<TokenizedSample>& valid) {
+    if (train.empty()) throw std::invalid_argument("Trainer::fit: no training samples");
+    Policy policy;
+    const long per_epoch = steps_per_epoch(train.size());
+    const long total = per_epoch * cfg_.epochs;
+    progress_.start(global_step_);
+    auto last_save = std::chrono::steady_clock::now();
+    for (; epoch_ < cfg_.epochs; ++epoch_, step_in_epoch_ = 0) {
+      const int k = stage(epoch_);
+      if (step_in_epoch_ == 0 && epoch_ > 0) maybe_reset_optimizer(k);
+      const auto seqs = epoch_sequences(train, epoch_);
+      for (; step_in_epoch_ < per_epoch; ++step_in_epoch_) {
+        if (cfg_.max_steps > 0 && global_step_ >= cfg_.max_steps) {
+          if (!cfg_.checkpoint.empty()) save(cfg_.checkpoint);
+          return;
+        }
+        std::vector<const Sequence*> rows;
+        for (Index i = step_in_epoch_ * cfg_.batch_size; i < std::min<Index>(Index(seqs.size()), (step_in_epoch_ + 1) * cfg_.batch_size); ++i)
+          rows.push_back(&seqs[i]);
+        const Batch batch = collate(rows, special_);
+        const T loss = policy.forward(model_, batch, special_.latent);
+        model_.zero_grad();
+        policy.backward(model_);
+        if (cfg_.grad_clip > 0) clip_grad_norm(model_.grads(), cfg_.grad_clip);
+        const double lr = LrSchedule{.lr = cfg_.lr, .warmup_steps = cfg_.warmup_steps}.at(global_step_);
+        opt_.step(model_.params(), model_.grads(), lr);
+        progress_.step(epoch_, k, step_in_epoch_, per_epoch, global_step_, total, double(loss), batch.B * batch.T, lr);
+        ++global_step_;
+        const double since = std::chrono::duration<double>(std::chrono::steady_clock::now() - last_save).count();
+        if (!cfg_.checkpoint.empty() && since >= cfg_.checkpoint_seconds && step_in_epoch_ + 1 < per_epoch) {
+          save(cfg_.checkpoint, epoch_, step_in_epoch_ + 1);  // this step is done
+          last_save = std::chrono::steady_clock::now();
+        }
+      }
+      if (!valid.empty()) {
+        const EvalResult r = evaluate(valid, k);
+        progress_.evaluation(epoch_, k, r.accuracy, r.mean_generated_tokens, r.seconds_per_example);
+        if (r.accuracy > best_) {
+          best_ = r.accuracy;
+          if (!cfg_.checkpoint.empty()) save(cfg_.checkpoint + ".best", epoch_ + 1, 0);
+        }
+      }
+      if (!cfg_.checkpoint.empty()) {
+        save(cfg_.checkpoint, epoch_ + 1, 0);
+        last_save = std::chrono::steady_clock::now();
+      }
+    }
+  }
+
+  // Answers `samples` by generation from their prompts at `stage`, in batches.
+  EvalResult evaluate(const std::vector<TokenizedSample>& samples, int stage) {
+    EvalResult r;
+    const auto start = std::chrono::steady_clock::now();
+    Index correct = 0, tokens = 0;
+    for (std::size_t first = 0; first < samples.size(); first += cfg_.eval_batch_size) {
+      std::vector<std::vector<int>> prompts;
+      const std::size_t last = std::min(samples.size(), first + std::size_t(cfg_.eval_batch_size));
+      for (std::size_t i = first; i < last; ++i) {
+        const Sequence s = build_sequence(samples[i], cfg_.method, cfg_.curriculum, stage, special_);
+        prompts.emplace_back(s.tokens.begin(), s.tokens.begin() + s.prompt_length);
+      }
+      const Generation g = generate<Policy>(model_, prompts, special_.latent, special_.eos,
+                                            std::min<Index>(cfg_.max_new_tokens, Model::maxT - longest(prompts)));
+      for (std::size_t i = first; i < last; ++i) {
+        correct += answer_matches(samples[i].answer, g.tokens[i - first], marker_, special_.eos);
+        r.generated.push_back(g.tokens[i - first]);
+      }
+      tokens += g.generated_tokens;
+    }
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double n = std::max<double>(1, double(samples.size()));
+    r.accuracy = double(correct) / n;
+    r.mean_generated_tokens = double(tokens) / n;
+    r.seconds_per_example = seconds / n;
+    return r;
+  }
+
+  // Writes the run's state (by default: where it is now).
+  void save(const std::string& path, int epoch = -1, long step = -1) const {
+    Checkpoint c;
+    c.shape = ModelShape::of<typename Model::config, T>();
+    c.params.assign(model_.params().data(), model_.params().data() + model_.params().size());
+    c.adam_m.assign(opt_.first_moment().data(), opt_.first_moment().data() + opt_.first_moment().size());
+    c.adam_v.assign(opt_.second_moment().data(), opt_.second_moment().data() + opt_.second_moment().size());
+    c.adam_step = opt_.step_count();
+    c.epoch = epoch < 0 ? epoch_ : epoch;
+    c.step_in_epoch = step < 0 ? step_in_epoch_ : step;
+    c.global_step = global_step_;
+    c.best_accuracy = best_;
+    c.vocabulary = vocabulary;
+    c.settings = settings;
+    save_checkpoint(c, path);
+  }
+
+  // Saved into every checkpoint for the program that owns the trainer.
+  std::vector<std::string> vocabulary;
+  std::string settings;
+
+ private:
+  AdamWConfig adamw_config() const {
+    AdamWConfig a = cfg_.adamw;
+    a.lr = cfg_.lr;
+    return a;
+  }
+
+  void maybe_reset_optimizer(int stage_now) {
+    const bool new_stage = stage_now != stage(epoch_ - 1);
+    if (cfg_.reset_optimizer == TrainConfig::Reset::per_epoch ||
+        (cfg_.reset_optimizer == TrainConfig::Reset::per_stage && new_stage))
+      opt_.reset();
+  }
+
+  static Index longest(const std::vector<std::vector<int>>& v) {
+    Index n = 0;
+    for (const auto& x : v) n = std::max<Index>(n, Index(x.size()));
+    return n;
+  }
+
+  Model& model_;
+  TrainConfig cfg_;
+  SpecialTokens special_;
+  int marker_;
+  AdamW<T> opt_;
+  Progress progress_;
+  int epoch_ = 0;
+  long step_in_epoch_ = 0, global_step_ = 0;
+  double best_ = -1;
+};
+
+// Calls f.template operator()<Policy>() with the policy a method needs; c (thoughts
+// per step) is a compile-time parameter of the policies, chosen here from 1..4.
+template <class F>
+decltype(auto) with_policy(const Method& method, int c, F&& f) {
+  if (method.thought == ThoughtKind::none) return f.template operator()<NoThought>();
+  const bool continuous = method.thought == ThoughtKind::continuous;
+  switch (c) {
+    case 1: return continuous ? f.template operator()<ContinuousThought<1>>() : f.template operator()<PauseTokens<1>>();
+    case 2: return continuous ? f.template operator()<ContinuousThought<2>>() : f.template operator()<PauseTokens<2>>();
+    case 3: return continuous ? f.template operator()<ContinuousThought<3>>() : f.template operator()<PauseTokens<3>>();
+    case 4: return continuous ? f.template operator()<ContinuousThought<4>>() : f.template operator()<PauseTokens<4>>();
+  }
+  throw std::invalid_argument("thoughts per step (c) must be 1 to 4, got " + std::to_string(c));
+}
+
+}  // namespace coconut

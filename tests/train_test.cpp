@@ -1,0 +1,244 @@
+// Data layout at each stage of the curriculum, batching, the trainer's exact
+// resumption from checkpoints, and checkpoint errors.
+#define BOOST_TEST_MODULE train
+#include <boost/test/unit_test.hpp>
+
+#include <filesystem>
+#include <fstream>
+
+#include "coconut/coconut.hpp"
+
+using namespace coconut;
+namespace fs = std::filesystem;
+
+namespace {
+
+const SpecialTokens kSpecial{/*bot=*/1, /*eot=*/2, /*latent=*/3, /*eos=*/0};
+
+// Question 10 11, steps [20] [21 22] [23], answer 30 31.
+TokenizedSample sample() { return {{10, 11}, {{20}, {21, 22}, {23}}, {30, 31}}; }
+
+std::vector<int> labelled(const Sequence& s) {  // the tokens the loss is taken on
+  std::vector<int> out;
+  for (std::size_t t = 0; t < s.targets.size(); ++t)
+    if (s.targets[t] != -100) out.push_back(s.targets[t]);
+  return out;
+}
+
+fs::path temp_dir() {
+  const fs::path d = fs::temp_directory_path() / ("coconut-train-test-" + std::to_string(::getpid()));
+  fs::create_directories(d);
+  return d;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(layout)
+
+// Stage k replaces the first k steps by k*c latents between the markers; the loss
+// covers the remaining steps, the answer and EOS, never the markers or latents.
+BOOST_AUTO_TEST_CASE(coconut_stages) {
+  const Method& m = method_named("coconut");
+  CurriculumConfig cfg{.c_thought = 2, .max_latent_stage = 2};
+  const Sequence s0 = build_sequence(sample(), m, cfg, 0, kSpecial);
+  BOOST_TEST(s0.tokens == (std::vector<int>{10, 11, 1, 2, 20, 21, 22, 23, 30, 31, 0}), boost::test_tools::per_element());
+  BOOST_TEST(labelled(s0) == (std::vector<int>{20, 21, 22, 23, 30, 31, 0}), boost::test_tools::per_element());
+  BOOST_TEST(s0.prompt_length == 4u);
+  const Sequence s1 = build_sequence(sample(), m, cfg, 1, kSpecial);
+  BOOST_TEST(s1.tokens == (std::vector<int>{10, 11, 1, 3, 3, 2, 21, 22, 23, 30, 31, 0}), boost::test_tools::per_element());
+  BOOST_TEST(labelled(s1) == (std::vector<int>{21, 22, 23, 30, 31, 0}), boost::test_tools::per_element());
+  // Past the last stage: every step goes, M*c latents stay.
+  const Sequence s3 = build_sequence(sample(), m, cfg, 3, kSpecial);
+  BOOST_TEST(s3.tokens == (std::vector<int>{10, 11, 1, 3, 3, 3, 3, 2, 30, 31, 0}), boost::test_tools::per_element());
+}
+
+// More stages than steps: k*c latents with pad_latent_to_max, #steps*c without.
+BOOST_AUTO_TEST_CASE(pad_latent_to_max) {
+  const Method& m = method_named("coconut");
+  CurriculumConfig cfg{.c_thought = 1, .max_latent_stage = 6, .pad_latent_to_max = true};
+  auto latents = [](const Sequence& s) { return std::count(s.tokens.begin(), s.tokens.end(), 3); };
+  BOOST_TEST(latents(build_sequence(sample(), m, cfg, 5, kSpecial)) == 5);
+  cfg.pad_latent_to_max = false;
+  BOOST_TEST(latents(build_sequence(sample(), m, cfg, 5, kSpecial)) == 3);
+  BOOST_TEST(latents(build_sequence(sample(), m, cfg, 7, kSpecial)) == 3);
+}
+
+// The baselines are layouts of the same builder.
+BOOST_AUTO_TEST_CASE(baselines) {
+  CurriculumConfig cfg{.c_thought = 1, .max_latent_stage = 3};
+  BOOST_TEST(build_sequence(sample(), method_named("cot"), cfg, 0, kSpecial).tokens ==
+                 (std::vector<int>{10, 11, 20, 21, 22, 23, 30, 31, 0}),
+             boost::test_tools::per_element());
+  BOOST_TEST(build_sequence(sample(), method_named("no-cot"), cfg, 0, kSpecial).tokens ==
+                 (std::vector<int>{10, 11, 30, 31, 0}),
+             boost::test_tools::per_element());
+  BOOST_TEST(build_sequence(sample(), method_named("no-thought"), cfg, 2, kSpecial).tokens ==
+                 (std::vector<int>{10, 11, 1, 2, 23, 30, 31, 0}),
+             boost::test_tools::per_element());
+  // w/o curriculum and pause token: always the final stage.
+  BOOST_TEST(stage_of_epoch(method_named("no-curriculum"), cfg, 0) == 4);
+  BOOST_TEST(stage_of_epoch(method_named("pause-token"), cfg, 0) == 4);
+  BOOST_TEST(stage_of_epoch(method_named("coconut"), {.epochs_per_stage = 5}, 14) == 2);
+  BOOST_CHECK_THROW(method_named("icot"), std::invalid_argument);
+}
+
+// With uniform_prob = 1 every sample's stage is drawn from 0..#steps; with 0 never.
+BOOST_AUTO_TEST_CASE(stage_mixing) {
+  const Method& m = method_named("coconut");
+  Rng rng(1);
+  std::vector<int> seen(4, 0);
+  for (int i = 0; i < 400; ++i) ++seen.at(sample_stage(sample(), m, {.uniform_prob = 1.0}, 2, rng));
+  for (int k = 0; k < 4; ++k) BOOST_TEST(seen[k] > 50);
+  BOOST_TEST(sample_stage(sample(), m, {.uniform_prob = 0.0}, 2, rng) == 2);
+}
+
+// Rows are left-padded so their first latents align; positions restart after the
+// padding; padding is masked, ignored by the loss, and filled with EOS.
+BOOST_AUTO_TEST_CASE(collate_aligns_first_latent) {
+  const Method& m = method_named("coconut");
+  CurriculumConfig cfg{.c_thought = 1, .max_latent_stage = 3};
+  TokenizedSample longer = sample();
+  longer.question = {10, 11, 12, 13};
+  const Sequence a = build_sequence(sample(), m, cfg, 1, kSpecial);  // first latent at 3
+  const Sequence b = build_sequence(longer, m, cfg, 2, kSpecial);    // first latent at 5
+  const Batch batch = collate({&a, &b}, kSpecial);
+  BOOST_TEST(batch.tokens[batch.at(0, 5)] == 3);
+  BOOST_TEST(batch.tokens[batch.at(1, 5)] == 3);
+  BOOST_TEST(batch.mask[batch.at(0, 1)] == 0);
+  BOOST_TEST(batch.mask[batch.at(0, 2)] == 1);
+  BOOST_TEST(batch.positions[batch.at(0, 2)] == 0);
+  BOOST_TEST(batch.tokens[batch.at(0, 0)] == kSpecial.eos);
+  BOOST_TEST(batch.targets[batch.at(0, 0)] == -100);
+  BOOST_TEST(batch.T == Index(std::max(a.tokens.size() + 2, b.tokens.size())));
+  LatentPlan plan(batch, kSpecial.latent);  // the latent loop accepts it
+  BOOST_TEST(plan.first == 5);
+  BOOST_TEST(plan.most == 2);
+}
+
+// Exact match on the text after the last '#', as the reference's evaluation.
+BOOST_AUTO_TEST_CASE(answer_matching) {
+  const int hash = 4, eos = 0;
+  BOOST_TEST(answer_matches({hash, 7}, {9, 9, hash, 7, eos}, hash, eos));
+  BOOST_TEST(!answer_matches({hash, 7}, {9, 9, hash, 8, eos}, hash, eos));
+  BOOST_TEST(!answer_matches({hash, 7}, {7, eos}, hash, eos));  // no answer marker: no answer
+  BOOST_TEST(answer_matches({7}, {7, eos}, -1, eos));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(trainer)
+
+struct Small2 {
+  static constexpr std::string_view name = "test";
+  static constexpr int n_layer = 1, n_head = 2, n_embd = 32;
+  static constexpr int vocab_size = ChainVocabulary::size, padded_vocab_size = 32, block_size = 32;
+};
+using Model = GPT<Small2>;
+
+TrainConfig small_config(const std::string& checkpoint) {
+  TrainConfig cfg;
+  cfg.method = method_named("coconut");
+  cfg.curriculum = {.c_thought = 1, .max_latent_stage = 2, .epochs_per_stage = 1, .uniform_prob = 0.3};
+  cfg.epochs = 3;
+  cfg.batch_size = 8;
+  cfg.lr = 3e-3;
+  cfg.checkpoint = checkpoint;
+  cfg.checkpoint_seconds = 1e9;
+  cfg.print_every = 1000000;
+  return cfg;
+}
+
+// Training N steps, stopping, and resuming for the rest gives bit-identical
+// parameters to training without the interruption, across a stage change
+// (where the optimizer is reset) and mid-epoch.
+BOOST_AUTO_TEST_CASE(resume_is_bit_identical) {
+  const auto train = make_chains(40, 2, 1);  // 5 steps an epoch
+  using v = ChainVocabulary;
+  const fs::path dir = temp_dir();
+
+  Model straight;
+  straight.init(3);
+  Trainer<Model, ContinuousThought<1>> a(straight, small_config((dir / "a.ckpt").string()), v::special(), v::hash);
+  a.fit(train, {});
+
+  for (long stop : {3L, 7L, 10L}) {
+    BOOST_TEST_CONTEXT("stopped after step " << stop) {
+      const std::string path = (dir / ("b" + std::to_string(stop) + ".ckpt")).string();
+      Model first;
+      first.init(3);
+      TrainConfig cfg = small_config(path);
+      cfg.max_steps = stop;
+      Trainer<Model, ContinuousThought<1>> b(first, cfg, v::special(), v::hash);
+      b.fit(train, {});
+      BOOST_TEST(b.global_step() == stop);
+
+      Model resumed;  // a new process would start from nothing but the checkpoint
+      Trainer<Model, ContinuousThought<1>> c(resumed, small_config(path), v::special(), v::hash);
+      c.resume(path);
+      c.fit(train, {});
+      BOOST_TEST(c.global_step() == a.global_step());
+      BOOST_TEST(std::equal(straight.params().span().begin(), straight.params().span().end(),
+                            resumed.params().span().begin()));
+    }
+  }
+  fs::remove_all(dir);
+}
+
+// A checkpoint written for another model shape is refused, naming both shapes; a
+// truncated one is an error, not garbage; saving leaves no temporary file.
+BOOST_AUTO_TEST_CASE(checkpoint_errors) {
+  const fs::path dir = temp_dir();
+  const std::string path = (dir / "tiny.ckpt").string();
+  GPT<Tiny> tiny;
+  Trainer<GPT<Tiny>, NoThought> t(tiny, small_config(path), kSpecial);
+  t.save(path);
+  BOOST_TEST(fs::exists(path));
+  BOOST_TEST(!fs::exists(path + ".tmp"));
+
+  Model other;
+  Trainer<Model, NoThought> o(other, small_config(path), kSpecial);
+  BOOST_CHECK_EXCEPTION(o.resume(path), std::runtime_error, [](const std::runtime_error& e) {
+    const std::string m = e.what();
+    return m.find("'tiny'") != std::string::npos && m.find("'test'") != std::string::npos;
+  });
+
+  fs::resize_file(path, fs::file_size(path) / 2);
+  BOOST_CHECK_EXCEPTION(t.resume(path), std::runtime_error, [](const std::runtime_error& e) {
+    return std::string(e.what()).find("truncated or corrupt") != std::string::npos;
+  });
+  BOOST_CHECK_THROW(t.resume((dir / "missing.ckpt").string()), std::runtime_error);
+  fs::remove_all(dir);
+}
+
+// The trainer learns: on chains of one operation, the model answers most
+// validation questions after a few epochs.
+struct Learner {
+  static constexpr std::string_view name = "learner";
+  static constexpr int n_layer = 2, n_head = 4, n_embd = 64;
+  static constexpr int vocab_size = ChainVocabulary::size, padded_vocab_size = 32, block_size = 32;
+};
+
+BOOST_AUTO_TEST_CASE(learns_one_operation) {
+  using v = ChainVocabulary;
+  const auto train = make_chains(1024, 1, 5);
+  const auto valid = make_chains(64, 1, 6);
+  GPT<Learner> model;
+  model.init(0);
+  TrainConfig cfg = small_config("");
+  cfg.method = method_named("cot");
+  cfg.epochs = 16;
+  cfg.batch_size = 32;
+  cfg.lr = 1e-3;
+  cfg.warmup_steps = 20;
+  cfg.grad_clip = 1.0;
+  cfg.curriculum.uniform_prob = 0;
+  Trainer<GPT<Learner>, NoThought> trainer(model, cfg, v::special(), v::hash);
+  const double before = trainer.evaluate(valid, 0).accuracy;
+  trainer.fit(train, {});
+  const double after = trainer.evaluate(valid, 0).accuracy;
+  BOOST_TEST_MESSAGE("one-operation accuracy " << before << " -> " << after);
+  BOOST_TEST(after > 0.9);
+  BOOST_TEST(after > before);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
