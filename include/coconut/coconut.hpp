@@ -20,4 +20,5 @@
 #include "coconut/data/dataset.hpp"
 #include "coconut/data/prontoqa.hpp"
 #include "coconut/data/prosqa.hpp"
+#include "coconut/data/tasks.hpp"
 #include "coconut/data/tokenizer.hpp"

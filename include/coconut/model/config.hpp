@@ -32,6 +32,17 @@ struct Small {
   static constexpr int block_size = 512;
 };
 
+// Mini: Small at a quarter of the compute, for runs of minutes (the demo).
+struct Mini {
+  static constexpr std::string_view name = "mini";
+  static constexpr int n_layer = 2;
+  static constexpr int n_head = 4;
+  static constexpr int n_embd = 128;
+  static constexpr int vocab_size = 128;
+  static constexpr int padded_vocab_size = 128;
+  static constexpr int block_size = 512;
+};
+
 // GPT-2 124M (Radford et al. 2019); the vocabulary padded to a multiple of 128.
 struct GPT2Small {
   static constexpr std::string_view name = "gpt2";
