@@ -11,6 +11,7 @@ packages=(
   libboost-test-dev         # Boost.Test, the test framework
   libcereal-dev             # checkpoints
   nlohmann-json3-dev        # data sets (JSON files of samples)
+  libopenmpi-dev openmpi-bin  # data-parallel training (coconut::mpi) and its tests
   ccache                    # faster rebuilds (optional, used when present)
   "$@"
 )

@@ -9,9 +9,17 @@
 // accuracy, and is scored on the test set; a table compares them at the end.
 // Every run writes <out>/<method>.ckpt (resumable with --resume), <method>.ckpt.best
 // and a JSONL log <method>.jsonl. Run with --help for every flag.
+//
+// Data parallel: `mpirun -np K coconut_train ... --threads T` runs K ranks of T
+// threads each, with --batch rows per rank (a global batch of K times that); rank
+// 0 alone prints, evaluates and writes checkpoints, and any rank can resume from
+// them, with any K.
 #include <coconut/coconut.hpp>
 
 #include <omp.h>
+#ifdef COCONUT_WITH_MPI
+#include <coconut/distributed/mpi.hpp>
+#endif
 
 #include <cstdio>
 #include <filesystem>
@@ -43,6 +51,8 @@ struct Options {
   double checkpoint_minutes = 5;
   std::string out = "runs";
   bool resume = false;
+  long fail_at_step = 0;  // testing: the rank --fail-rank throws after this step
+  int fail_rank = 0;
 };
 
 const char* kUsage = R"(usage: coconut_train [flags]
@@ -67,6 +77,7 @@ const char* kUsage = R"(usage: coconut_train [flags]
   --out DIR                       where checkpoints and logs go (default runs)
   --resume                        continue each method from DIR/<method>.ckpt
   --args-file F                   read more flags from F (whitespace separated)
+  --fail-at-step N --fail-rank R  testing: rank R fails after step N
 )";
 
 [[noreturn]] void usage_error(const std::string& what) {
@@ -131,6 +142,8 @@ Options parse(std::vector<std::string> args) {
     else if (a == "--checkpoint-minutes") o.checkpoint_minutes = number();
     else if (a == "--out") o.out = value();
     else if (a == "--resume") o.resume = true;
+    else if (a == "--fail-at-step") o.fail_at_step = long(number());
+    else if (a == "--fail-rank") o.fail_rank = int(number());
     else if (a == "--args-file") {
       std::ifstream in(value());
       if (!in) usage_error("cannot read --args-file " + args[i]);
@@ -183,7 +196,7 @@ struct Score {
 };
 
 template <class Config>
-Score run_method(const Options& o, const std::string& name, const TaskData& data, const WordTokenizer& tok,
+Score run_method(const Options& o, Collective* group, const std::string& name, const TaskData& data, const WordTokenizer& tok,
                  const std::vector<TokenizedSample>& train, const std::vector<TokenizedSample>& valid,
                  const std::vector<TokenizedSample>& test) {
   TrainConfig cfg;
@@ -212,18 +225,25 @@ Score run_method(const Options& o, const std::string& name, const TaskData& data
   Score score{name};
   with_policy(cfg.method, o.c, [&]<class Policy>() {
     Trainer<GPT<Config>, Policy> trainer(model, cfg, word_special_tokens(), tok.id("#"));
+    trainer.set_collective(group);
     trainer.vocabulary = tok.tokens();
+    if (o.fail_at_step > 0)
+      trainer.on_step = [&](long step) {
+        if (step == o.fail_at_step && trainer.rank() == o.fail_rank)
+          throw std::runtime_error("failing on purpose after step " + std::to_string(step) + " (--fail-at-step)");
+      };
     if (o.resume && fs::exists(cfg.checkpoint)) {
       trainer.resume(cfg.checkpoint);
       if (load_checkpoint(cfg.checkpoint).vocabulary != tok.tokens())
         throw std::runtime_error(cfg.checkpoint + " was trained with another vocabulary (different data or seed)");
     }
-    trainer.progress().message("== " + name + ": " + std::to_string(cfg.epochs) + " epochs of " +
+    if (trainer.is_root()) trainer.progress().message("== " + name + ": " + std::to_string(cfg.epochs) + " epochs of " +
                                std::to_string(trainer.steps_per_epoch(train.size())) + " steps, model '" +
                                std::string(Config::name) + "'");
     trainer.fit(train, valid);
     score.train_seconds = trainer.progress().elapsed();
     score.steps = trainer.global_step();
+    if (!trainer.is_root()) return;  // rank 0 scores the model
     if (cfg.max_steps > 0 && trainer.global_step() < long(cfg.epochs) * trainer.steps_per_epoch(train.size())) {
       trainer.progress().message("stopped at step " + std::to_string(trainer.global_step()) + " (--max-steps); " +
                                  "scoring the model as it is");
@@ -243,15 +263,16 @@ Score run_method(const Options& o, const std::string& name, const TaskData& data
   return score;
 }
 
-int main(int argc, char** argv) try {
-  const Options o = parse(std::vector<std::string>(argv + 1, argv + argc));
+int run(const Options& o, Collective* group) {
+  const bool root = !group || group->is_root();
   if (o.threads > 0) {
     omp_set_num_threads(o.threads);
     Eigen::setNbThreads(o.threads);
   }
   const TaskData data = load_task(o);
   const WordTokenizer tok = WordTokenizer::build(data.train);
-  std::printf("task %s: %zu train, %zu valid, %zu test (%s); vocabulary %d words\n", o.task.c_str(),
+  if (root)
+    std::printf("task %s: %zu train, %zu valid, %zu test (%s); vocabulary %d words\n", o.task.c_str(),
               data.train.size(), data.valid.size(), data.test.size(), data.test_name.c_str(), tok.size());
   const auto train = tokenize(data.train, tok, "training data");
   const auto valid = tokenize(data.valid, tok, "validation data");
@@ -263,7 +284,7 @@ int main(int argc, char** argv) try {
       if (tok.size() > Config::vocab_size)
         throw std::runtime_error("vocabulary of " + std::to_string(tok.size()) + " words exceeds model '" +
                                  std::string(Config::name) + "' vocab_size " + std::to_string(Config::vocab_size));
-      scores.push_back(run_method<Config>(o, name, data, tok, train, valid, test));
+      scores.push_back(run_method<Config>(o, group, name, data, tok, train, valid, test));
     };
     if (o.config == "tiny") run.template operator()<Tiny>();
     else if (o.config == "mini") run.template operator()<Mini>();
@@ -271,6 +292,7 @@ int main(int argc, char** argv) try {
     else usage_error("unknown --config '" + o.config + "' (tiny, mini, small)");
   }
 
+  if (!root) return 0;
   std::printf("\n%s test (%zu samples)\n", o.task.c_str(), test.size());
   std::printf("%-18s %9s %9s %11s %12s %8s %10s\n", "method", "accuracy", "choice", "gen tokens", "s/example",
               "steps", "train time");
@@ -280,7 +302,22 @@ int main(int argc, char** argv) try {
                 s.tokens, s.seconds_per_example, s.steps, Progress::format_time(s.train_seconds).c_str());
   }
   return 0;
-} catch (const std::exception& e) {
-  std::fprintf(stderr, "coconut_train: %s\n", e.what());
-  return 1;
+}
+
+int main(int argc, char** argv) {
+#ifdef COCONUT_WITH_MPI
+  MpiWorld world(&argc, &argv);
+  Collective* group = world.size() > 1 ? &world : nullptr;
+#else
+  Collective* group = nullptr;
+#endif
+  try {
+    return run(parse(std::vector<std::string>(argv + 1, argv + argc)), group);
+  } catch (const std::exception& e) {
+#ifdef COCONUT_WITH_MPI
+    if (group) world.abort(e.what());  // takes every rank down, naming this one
+#endif
+    std::fprintf(stderr, "coconut_train: %s\n", e.what());
+    return 1;
+  }
 }

@@ -56,6 +56,7 @@ struct Checkpoint {
   long adam_step = 0;
   int epoch = 0;                               // the epoch in progress
   long step_in_epoch = 0;                      // optimizer steps done in it
+  long global_batch = 0;                       // rows per step (all ranks) when written
   long global_step = 0;
   double best_accuracy = -1;
   std::vector<std::string> vocabulary;         // the program's tokenizer, if it has one
@@ -63,8 +64,8 @@ struct Checkpoint {
 
   template <class Archive>
   void serialize(Archive& ar) {
-    ar(shape, params, adam_m, adam_v, adam_step, epoch, step_in_epoch, global_step, best_accuracy, vocabulary,
-       settings);
+    ar(shape, params, adam_m, adam_v, adam_step, epoch, step_in_epoch, global_batch, global_step, best_accuracy,
+       vocabulary, settings);
   }
 };
 

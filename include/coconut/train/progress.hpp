@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <string>
 
@@ -16,7 +17,9 @@ class Progress {
  public:
   // `log_path` empty: no JSONL log. `every`: plain-line interval in steps.
   explicit Progress(const std::string& log_path = "", long every = 50)
-      : tty_(isatty(fileno(stdout))), every_(every), start_(clock::now()) {
+      // mpirun hands its ranks a pseudo-terminal even when its own output goes to
+      // a file, so under mpirun (OMPI_COMM_WORLD_RANK set) write plain lines.
+      : tty_(isatty(fileno(stdout)) && !std::getenv("OMPI_COMM_WORLD_RANK")), every_(every), start_(clock::now()) {
     if (!log_path.empty()) log_.open(log_path, std::ios::app);
   }
 

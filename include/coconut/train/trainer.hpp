@@ -11,11 +11,19 @@
 // mixing of an epoch are drawn from an Rng seeded by both. A checkpoint therefore
 // needs no RNG state: parameters, optimizer moments and (epoch, step) suffice, and a
 // resumed run computes bit for bit what the uninterrupted one would have.
+//
+// Data parallel (set_collective): with K ranks and batch_size b, a step takes a
+// global batch of K*b sequences and rank r computes rows [r*b, (r+1)*b) of it. Each
+// rank's loss gradient is rescaled from its own token count to the global one and
+// the gradients are summed across ranks, so every rank steps with the gradient of
+// the whole batch: K ranks of b equal one process of K*b, up to the order of
+// floating-point sums. Rank 0 alone prints, evaluates and writes checkpoints.
 #pragma once
 
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <numeric>
 #include <string>
 #include <vector>
@@ -23,6 +31,7 @@
 #include "coconut/data/layout.hpp"
 #include "coconut/io/checkpoint.hpp"
 #include "coconut/thought/generate.hpp"
+#include "coconut/train/collective.hpp"
 #include "coconut/train/optimizer.hpp"
 #include "coconut/train/progress.hpp"
 
@@ -86,6 +95,17 @@ class Trainer {
         progress_(cfg_.log, cfg_.print_every) {}
 
   const TrainConfig& config() const { return cfg_; }
+
+  // Train data-parallel with the ranks of `group` (nullptr: alone). Every rank
+  // starts from rank 0's parameters.
+  void set_collective(Collective* group) {
+    group_ = group;
+    if (ranks() > 1) group_->broadcast(model_.params().data(), model_.params().size());
+  }
+  int ranks() const { return group_ ? group_->size() : 1; }
+  int rank() const { return group_ ? group_->rank() : 0; }
+  bool is_root() const { return rank() == 0; }
+  Index global_batch() const { return cfg_.batch_size * ranks(); }
   AdamW<T>& optimizer() { return opt_; }
   Progress& progress() { return progress_; }
   double best_accuracy() const { return best_; }
@@ -108,9 +128,17 @@ class Trainer {
     opt_.set_step_count(c.adam_step);
     epoch_ = c.epoch;
     step_in_epoch_ = c.step_in_epoch;
+    if (c.global_batch > 0 && c.global_batch != global_batch()) {
+      // Written with another number of ranks: continue after the rows already seen.
+      step_in_epoch_ = (c.step_in_epoch * c.global_batch + global_batch() - 1) / global_batch();
+      if (is_root())
+        progress_.message("checkpoint steps were " + std::to_string(c.global_batch) + " rows, now " +
+                          std::to_string(global_batch()) + ": continuing this epoch at step " +
+                          std::to_string(step_in_epoch_));
+    }
     global_step_ = c.global_step;
     best_ = c.best_accuracy;
-    progress_.message("resumed from " + path + " at epoch " + std::to_string(epoch_) + ", step " +
+    if (is_root()) progress_.message("resumed from " + path + " at epoch " + std::to_string(epoch_) + ", step " +
                       std::to_string(step_in_epoch_) + " (global step " + std::to_string(global_step_) + ")");
   }
 
@@ -129,7 +157,9 @@ class Trainer {
     return seqs;
   }
 
-  long steps_per_epoch(std::size_t n_train) const { return long((n_train + cfg_.batch_size - 1) / cfg_.batch_size); }
+  long steps_per_epoch(std::size_t n_train) const {
+    return long((Index(n_train) + global_batch() - 1) / global_batch());
+  }
 
   // Trains from the current position to the last epoch (or to max_steps);
   // evaluates on `valid` after each epoch (if not empty) and keeps the best model
@@ -150,25 +180,25 @@ class Trainer {
           if (!cfg_.checkpoint.empty()) save(cfg_.checkpoint);
           return;
         }
+        // This rank's rows of the global batch.
+        const Index first = step_in_epoch_ * global_batch() + rank() * cfg_.batch_size;
         std::vector<const Sequence*> rows;
-        for (Index i = step_in_epoch_ * cfg_.batch_size; i < std::min<Index>(Index(seqs.size()), (step_in_epoch_ + 1) * cfg_.batch_size); ++i)
+        for (Index i = first; i < std::min<Index>(Index(seqs.size()), first + cfg_.batch_size); ++i)
           rows.push_back(&seqs[i]);
-        const Batch batch = collate(rows, special_);
-        const T loss = policy.forward(model_, batch, special_.latent);
-        model_.zero_grad();
-        policy.backward(model_);
-        if (cfg_.grad_clip > 0) clip_grad_norm(model_.grads(), cfg_.grad_clip);
+        const StepResult r = train_step(policy, rows);
         const double lr = LrSchedule{.lr = cfg_.lr, .warmup_steps = cfg_.warmup_steps}.at(global_step_);
         opt_.step(model_.params(), model_.grads(), lr);
-        progress_.step(epoch_, k, step_in_epoch_, per_epoch, global_step_, total, double(loss), batch.B * batch.T, lr);
+        if (is_root())
+          progress_.step(epoch_, k, step_in_epoch_, per_epoch, global_step_, total, r.loss, r.tokens, lr);
         ++global_step_;
+        if (on_step) on_step(global_step_);
         const double since = std::chrono::duration<double>(std::chrono::steady_clock::now() - last_save).count();
         if (!cfg_.checkpoint.empty() && since >= cfg_.checkpoint_seconds && step_in_epoch_ + 1 < per_epoch) {
           save(cfg_.checkpoint, epoch_, step_in_epoch_ + 1);  // this step is done
           last_save = std::chrono::steady_clock::now();
         }
       }
-      if (!valid.empty()) {
+      if (!valid.empty() && is_root()) {
         const EvalResult r = evaluate(valid, k);
         progress_.evaluation(epoch_, k, r.accuracy, r.mean_generated_tokens, r.seconds_per_example);
         if (r.accuracy > best_) {
@@ -211,8 +241,9 @@ class Trainer {
     return r;
   }
 
-  // Writes the run's state (by default: where it is now).
+  // Writes the run's state (by default: where it is now). Only rank 0 writes.
   void save(const std::string& path, int epoch = -1, long step = -1) const {
+    if (!is_root()) return;
     Checkpoint c;
     c.shape = ModelShape::of<typename Model::config, T>();
     c.params.assign(model_.params().data(), model_.params().data() + model_.params().size());
@@ -221,6 +252,7 @@ class Trainer {
     c.adam_step = opt_.step_count();
     c.epoch = epoch < 0 ? epoch_ : epoch;
     c.step_in_epoch = step < 0 ? step_in_epoch_ : step;
+    c.global_batch = global_batch();
     c.global_step = global_step_;
     c.best_accuracy = best_;
     c.vocabulary = vocabulary;
@@ -228,11 +260,44 @@ class Trainer {
     save_checkpoint(c, path);
   }
 
+  // Called after every optimizer step with the number of steps done.
+  std::function<void(long)> on_step;
+
   // Saved into every checkpoint for the program that owns the trainer.
   std::vector<std::string> vocabulary;
   std::string settings;
 
  private:
+  struct StepResult {
+    double loss = 0;  // mean over the global batch's counted targets
+    long tokens = 0;  // positions computed by all ranks
+  };
+
+  // Forward and backward of this rank's rows; with several ranks, gradients are
+  // rescaled to the global token count and summed, so every rank holds the
+  // gradient of the mean loss over the whole global batch.
+  StepResult train_step(Policy& policy, const std::vector<const Sequence*>& rows) {
+    double loss = 0, count = 0, tokens = 0;
+    model_.zero_grad();
+    if (!rows.empty()) {  // the last global batch may leave a rank without rows
+      const Batch batch = collate(rows, special_);
+      loss = double(policy.forward(model_, batch, special_.latent));
+      policy.backward(model_);
+      count = double(model_.counted_targets());
+      tokens = double(batch.B * batch.T);
+    }
+    if (ranks() > 1) {
+      const double total = group_->sum(count);
+      const T scale = total > 0 ? T(count / total) : T(0);
+      for (T& g : model_.grads().span()) g *= scale;
+      group_->sum_in_place(model_.grads().data(), model_.grads().size());
+      loss = group_->sum(loss * count) / std::max(total, 1.0);
+      tokens = group_->sum(tokens);
+    }
+    if (cfg_.grad_clip > 0) clip_grad_norm(model_.grads(), cfg_.grad_clip);
+    return {loss, long(tokens)};
+  }
+
   AdamWConfig adamw_config() const {
     AdamWConfig a = cfg_.adamw;
     a.lr = cfg_.lr;
@@ -253,6 +318,7 @@ class Trainer {
   }
 
   Model& model_;
+  Collective* group_ = nullptr;
   TrainConfig cfg_;
   SpecialTokens special_;
   int marker_;

@@ -1,0 +1,28 @@
+// What data-parallel training needs from a group of processes, and nothing more.
+//
+// The trainer asks a Collective for its rank and size and for sums across the
+// group; it never includes MPI itself, so the library builds and trains without
+// MPI installed. distributed/mpi.hpp implements this over MPI (the coconut::mpi
+// CMake target); without a Collective the trainer is one process.
+#pragma once
+
+#include "coconut/tensor/arena.hpp"
+
+namespace coconut {
+
+class Collective {
+ public:
+  virtual ~Collective() = default;
+  virtual int rank() const = 0;
+  virtual int size() const = 0;
+  bool is_root() const { return rank() == 0; }
+
+  virtual double sum(double x) = 0;                      // over all ranks
+  virtual void sum_in_place(float* data, Index n) = 0;   // element-wise, every rank gets the result
+  virtual void sum_in_place(double* data, Index n) = 0;
+  virtual void broadcast(float* data, Index n) = 0;      // from rank 0
+  virtual void broadcast(double* data, Index n) = 0;
+  virtual void barrier() = 0;
+};
+
+}  // namespace coconut
