@@ -14,7 +14,9 @@
 // small model loses most of what it learned at each stage change.
 //
 //   chain_demo [--ops 3] [--train 4000] [--epochs-per-stage 6] [--uniform-prob 0.3]
-//              [--seed 0] [--quick]
+//              [--seed 0] [--quick] [--baselines]
+//
+// --baselines also trains CoT, pause-as-thought and w/o thought (no-thought).
 #include <coconut/coconut.hpp>
 
 #include <cstdio>
@@ -36,6 +38,7 @@ struct Options {
   std::size_t train = 4000;
   int epochs_per_stage = 6;
   double uniform_prob = 0.3;
+  bool baselines = false;
   std::uint64_t seed = 0;
 };
 
@@ -56,6 +59,7 @@ Options parse(int argc, char** argv) {
     else if (a == "--uniform-prob") o.uniform_prob = std::atof(value());
     else if (a == "--seed") o.seed = std::strtoull(value(), nullptr, 10);
     else if (a == "--quick") o.train = 1000, o.epochs_per_stage = 1;
+    else if (a == "--baselines") o.baselines = true;
     else {
       std::fprintf(stderr, "chain_demo: unknown option %s\n", a.c_str());
       std::exit(2);
@@ -96,12 +100,14 @@ int main(int argc, char** argv) {
 
   std::vector<Result> results;
   GPT<ChainModel> coconut_model;
-  for (const char* name : {"coconut", "no-cot"}) {
+  std::vector<std::string> methods = {"coconut", "no-cot"};
+  if (opt.baselines) methods.insert(methods.end(), {"cot", "pause-as-thought", "no-thought"});
+  for (const std::string& name : methods) {
     cfg.method = method_named(name);
     GPT<ChainModel> fresh;
-    GPT<ChainModel>& model = std::string(name) == "coconut" ? coconut_model : fresh;
+    GPT<ChainModel>& model = name == "coconut" ? coconut_model : fresh;
     model.init(opt.seed);
-    std::printf("== training %s (%d epochs)\n", name, cfg.epochs);
+    std::printf("== training %s (%d epochs)\n", name.c_str(), cfg.epochs);
     with_policy(cfg.method, 1, [&]<class Policy>() {
       Trainer<GPT<ChainModel>, Policy> trainer(model, cfg, V::special(), V::hash);
       trainer.fit(train, valid);
@@ -126,9 +132,9 @@ int main(int argc, char** argv) {
     std::printf("\n");
   }
 
-  std::printf("\n%-10s %10s %18s %12s\n", "method", "accuracy", "generated tokens", "train time");
+  std::printf("\n%-17s %10s %18s %12s\n", "method", "accuracy", "generated tokens", "train time");
   for (const auto& r : results)
-    std::printf("%-10s %9.1f%% %18.1f %11.0fs\n", r.method.c_str(), 100 * r.eval.accuracy,
+    std::printf("%-17s %9.1f%% %18.1f %11.0fs\n", r.method.c_str(), 100 * r.eval.accuracy,
                 r.eval.mean_generated_tokens, r.seconds);
   std::printf("\nChain test accuracy: coconut %.1f%%, no-cot %.1f%%\n", 100 * results[0].eval.accuracy,
               100 * results[1].eval.accuracy);

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "coconut/data/layout.hpp"
+#include "coconut/data/sampling.hpp"
 #include "coconut/tensor/random.hpp"
 
 namespace coconut {
@@ -45,9 +46,8 @@ struct ChainVocabulary {
 // `n` chains of `ops` operations, from `seed`.
 inline std::vector<TokenizedSample> make_chains(std::size_t n, int ops, std::uint64_t seed) {
   using V = ChainVocabulary;
-  Rng rng(seed);
-  std::vector<TokenizedSample> out(n);
-  for (auto& s : out) {
+  return sampling::draw(n, seed, [ops](Rng& rng) {
+    TokenizedSample s;
     int x = int(rng.below(10));
     s.question = {V::digit0 + x};
     for (int i = 0; i < ops; ++i) {
@@ -59,8 +59,8 @@ inline std::vector<TokenizedSample> make_chains(std::size_t n, int ops, std::uin
     }
     s.question.push_back(V::question);
     s.answer = {V::hash, V::digit0 + x};
-  }
-  return out;
+    return s;
+  });
 }
 
 }  // namespace coconut

@@ -105,11 +105,7 @@ inline Sample generate(Rng& rng, const Config& config = {}) {
 
 // `count` samples from one seeded stream (a prefix of a larger set with the same seed).
 inline std::vector<Sample> generate(std::size_t count, std::uint64_t seed, const Config& config = {}) {
-  Rng rng(seed);
-  std::vector<Sample> out;
-  out.reserve(count);
-  for (std::size_t i = 0; i < count; ++i) out.push_back(generate(rng, config));
-  return out;
+  return sampling::draw(count, seed, [&](Rng& rng) { return generate(rng, config); });
 }
 
 }  // namespace coconut::prontoqa

@@ -19,6 +19,17 @@ void shuffle(std::vector<T>& v, Rng& rng) {
   for (std::size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[rng.below(i)]);
 }
 
+// `count` draws of `one(rng)` from one stream seeded by `seed`; a prefix of a
+// larger set drawn with the same seed.
+template <class F>
+auto draw(std::size_t count, std::uint64_t seed, F&& one) {
+  Rng rng(seed);
+  std::vector<decltype(one(rng))> out;
+  out.reserve(count);
+  for (std::size_t i = 0; i < count; ++i) out.push_back(one(rng));
+  return out;
+}
+
 // One element, uniformly.
 template <class T>
 const T& choose(const std::vector<T>& v, Rng& rng) {

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "coconut/data/layout.hpp"
+#include "coconut/data/sampling.hpp"
 #include "coconut/io/checkpoint.hpp"
 #include "coconut/thought/generate.hpp"
 #include "coconut/train/collective.hpp"
@@ -147,7 +148,7 @@ class Trainer {
     Rng rng(cfg_.seed * 1000003ULL + std::uint64_t(epoch) + 1);
     std::vector<std::size_t> order(train.size());
     std::iota(order.begin(), order.end(), 0);
-    for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng.below(i)]);  // Fisher-Yates
+    sampling::shuffle(order, rng);
     std::vector<Sequence> seqs;
     seqs.reserve(train.size());
     for (std::size_t i : order) {
