@@ -3,10 +3,22 @@
 //   coconut_train --task prosqa --methods coconut,no-cot --config small --epochs 50
 //
 // Tasks: prosqa and prontoqa (training and validation data generated from a seed;
-// ProsQA is tested on the official test set), or json (--train/--valid/--test
-// files in the reference's format). Each method trains with the same settings
-// and the same number of optimizer steps, keeps its best checkpoint by validation
-// accuracy, and is scored on the test set; a table compares them at the end.
+// ProsQA is tested on the official test set), gsm8k (the reference's JSON files;
+// validation and test default to the official gsm_valid.json and gsm_test.json),
+// or json (--train/--valid/--test files in the reference's format).
+//
+// Tokenizers: a word list built from the training data (the synthetic tasks), or
+// GPT-2's byte-level BPE with the three latent tokens as ids 50257-50259, for a
+// pretrained GPT-2 (--init model.safetensors) fine-tuned as the paper does:
+//
+//   coconut_train --task gsm8k --train gsm_train.json --methods cot
+//                 --init gpt2/model.safetensors --export runs/gsm-cot
+//
+// (the README's "Pretrained GPT-2 and GSM8k" has the whole recipe).
+//
+// Each method trains with the same settings and the same number of optimizer
+// steps, keeps its best checkpoint by validation accuracy, and is scored on the
+// test set; a table compares them at the end.
 // Every run writes <out>/<method>.ckpt (resumable with --resume), <method>.ckpt.best
 // and a JSONL log <method>.jsonl. Run with --help for every flag.
 //
@@ -25,6 +37,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <sstream>
 
 using namespace coconut;
@@ -39,15 +52,19 @@ struct Options {
   std::string train_json, valid_json, test_json;
   std::size_t train_size = 17886, valid_size = 300, test_limit = 0;
   std::vector<std::string> methods = {"coconut"};
-  std::string config = "small";
-  int c = 1, max_stage = 6, epochs_per_stage = 5, epochs = 50;
+  std::string tokenizer;                   // word or gpt2; empty: gpt2 for gsm8k, word otherwise
+  std::string tokenizer_dir = "models/gpt2";
+  std::string init;                        // Hugging Face GPT-2 weights to start from
+  std::string export_dir;                  // where the best model goes as Hugging Face GPT-2
+  std::string config;                      // empty: gpt2 with the gpt2 tokenizer, small otherwise
+  int c = 1, max_stage = 6, epochs_per_stage = 5, epochs = 50, start_epoch = 0;
   Index batch = 32;
   double lr = 1e-4, weight_decay = 0.01, grad_clip = 0, uniform_prob = 0;
   long warmup = 0, max_steps = 0;
   std::string reset = "stage";
   std::uint64_t seed = 0;
   int threads = 0;
-  Index max_new_tokens = 128;
+  Index max_new_tokens = 0;  // 0: 64 for gsm8k (the reference's), 128 otherwise
   double checkpoint_minutes = 5;
   std::string out = "runs";
   bool resume = false;
@@ -56,23 +73,37 @@ struct Options {
 };
 
 const char* kUsage = R"(usage: coconut_train [flags]
-  --task prosqa|prontoqa|json     what to learn (default prosqa)
-  --train F --valid F --test F    JSON files (--task json; --test also overrides the
-                                  ProsQA official test file)
+  --task prosqa|prontoqa|gsm8k|json   what to learn (default prosqa)
+  --train F --valid F --test F    JSON files (--task json; gsm8k needs --train and reads
+                                  the official gsm_valid/gsm_test.json unless given;
+                                  --test also overrides the ProsQA official test file)
   --train-size N --valid-size N   generated samples (default 17886 and 300)
   --test-limit N                  score only the first N test samples (0: all)
   --methods a,b,...               coconut cot no-cot no-curriculum no-thought
                                   pause-token pause-as-thought (default coconut)
-  --config tiny|mini|small        model shape (default small)
+  --tokenizer word|gpt2           word list of the training data, or GPT-2's BPE
+                                  (default word; gpt2 for --task gsm8k)
+  --tokenizer-dir DIR             GPT-2's encoder.json + vocab.bpe (or vocab.json +
+                                  merges.txt); default models/gpt2 (make gpt2-tokenizer)
+  --init F                        start from Hugging Face GPT-2 weights F (safetensors,
+                                  config.json beside it; needs --tokenizer gpt2)
+  --export DIR                    write the best model to DIR as Hugging Face GPT-2
+                                  (model.safetensors + config.json; DIR/<method>/ when
+                                  several methods run)
+  --config tiny|mini|small|gpt2   model shape (default small; gpt2, i.e. GPT-2 124M
+                                  with the latent tokens, with --tokenizer gpt2)
   --c N                           continuous thoughts per step (default 1)
   --max-stage M                   last curriculum stage (default 6)
   --epochs-per-stage N --epochs N (default 5 and 50)
+  --start-epoch N                 begin at epoch N, i.e. at stage N / epochs-per-stage (the
+                                  reference's `resume: N`; its GSM8k Coconut run skips
+                                  stage 0, which the CoT model it starts from has done)
   --batch N --lr X --warmup N --weight-decay X --grad-clip X   (default 32 1e-4 0 0.01 0)
   --uniform-prob P                stage mixing probability (default 0)
   --reset stage|epoch|never       when the optimizer is re-created (default stage)
   --seed N --threads N            (threads 0: OpenMP's default)
   --max-steps N                   stop after N optimizer steps (resume later)
-  --max-new-tokens N              generation limit (default 128)
+  --max-new-tokens N              generation limit (default 64 for gsm8k, else 128)
   --checkpoint-minutes X          checkpoint interval (default 5)
   --out DIR                       where checkpoints and logs go (default runs)
   --resume                        continue each method from DIR/<method>.ckpt
@@ -124,10 +155,15 @@ Options parse(std::vector<std::string> args) {
     else if (a == "--test-limit") o.test_limit = std::size_t(number());
     else if (a == "--methods") o.methods = split(value(), ',');
     else if (a == "--config") o.config = value();
+    else if (a == "--tokenizer") o.tokenizer = value();
+    else if (a == "--tokenizer-dir") o.tokenizer_dir = value();
+    else if (a == "--init") o.init = value();
+    else if (a == "--export") o.export_dir = value();
     else if (a == "--c") o.c = int(number());
     else if (a == "--max-stage") o.max_stage = int(number());
     else if (a == "--epochs-per-stage") o.epochs_per_stage = int(number());
     else if (a == "--epochs") o.epochs = int(number());
+    else if (a == "--start-epoch") o.start_epoch = int(number());
     else if (a == "--batch") o.batch = Index(number());
     else if (a == "--lr") o.lr = number();
     else if (a == "--warmup") o.warmup = long(number());
@@ -156,6 +192,19 @@ Options parse(std::vector<std::string> args) {
   if (o.reset != "stage" && o.reset != "epoch" && o.reset != "never") usage_error("--reset must be stage, epoch or never");
   if (o.task == "json" && (o.train_json.empty() || o.valid_json.empty() || o.test_json.empty()))
     usage_error("--task json needs --train, --valid and --test");
+  if (o.task == "gsm8k" && o.train_json.empty())
+    usage_error("--task gsm8k needs --train (GSM8k-Aug's training file is not shipped; see the README)");
+  if (o.tokenizer.empty()) o.tokenizer = o.task == "gsm8k" ? "gpt2" : "word";
+  if (o.tokenizer != "word" && o.tokenizer != "gpt2") usage_error("--tokenizer must be word or gpt2");
+  if (o.config.empty()) o.config = o.tokenizer == "gpt2" ? "gpt2" : "small";
+  if (o.config != "tiny" && o.config != "mini" && o.config != "small" && o.config != "gpt2")
+    usage_error("unknown --config '" + o.config + "' (tiny, mini, small, gpt2)");
+  if (o.tokenizer == "gpt2" && o.config != "gpt2")  // any BPE has at least 256 tokens; the others hold 128
+    usage_error("--tokenizer gpt2 needs --config gpt2: its 50257 + 3 tokens do not fit model '" + o.config + "'");
+  if (!o.init.empty() && o.tokenizer != "gpt2")
+    usage_error("--init loads GPT-2 weights, whose embedding rows are GPT-2's BPE tokens: add --tokenizer gpt2");
+  if (o.start_epoch < 0 || o.start_epoch >= o.epochs) usage_error("--start-epoch must be in [0, --epochs)");
+  if (o.max_new_tokens == 0) o.max_new_tokens = o.task == "gsm8k" ? 64 : 128;
   return o;
 }
 
@@ -177,6 +226,12 @@ TaskData load_task(const Options& o) {
     d.valid = prontoqa::generate(o.valid_size, o.seed * 7919 + 2);
     d.test = prontoqa::generate(800, o.seed * 7919 + 3);
     d.test_name = "generated ProntoQA test (800)";
+  } else if (o.task == "gsm8k") {
+    const std::string shared(COCONUT_SHARED_DATA);
+    d.train = load_json(o.train_json);
+    d.valid = load_json(o.valid_json.empty() ? shared + "/gsm_valid.json" : o.valid_json);
+    d.test_name = o.test_json.empty() ? shared + "/gsm_test.json" : o.test_json;
+    d.test = load_json(d.test_name);
   } else if (o.task == "json") {
     d.train = load_json(o.train_json);
     d.valid = load_json(o.valid_json);
@@ -189,6 +244,105 @@ TaskData load_task(const Options& o) {
   return d;
 }
 
+// The tokenizer of a run: the words of the training data (ids of tokenizer.hpp), or
+// GPT-2's byte-level BPE with <|start-latent|>, <|end-latent|> and <|latent|> after
+// its 50257 tokens, the ids add_latent_tokens gives their embedding rows.
+class RunTokenizer {
+ public:
+  static RunTokenizer words(const std::vector<Sample>& train) {
+    RunTokenizer t;
+    t.words_ = WordTokenizer::build(train);
+    t.base_ = t.words_.size();
+    t.special_ = word_special_tokens();
+    return t;
+  }
+
+  static RunTokenizer gpt2(const std::string& dir) {
+    const fs::path d(dir);
+    const auto both = [&](const char* a, const char* b) { return fs::exists(d / a) && fs::exists(d / b); };
+    fs::path vocab, merges;
+    if (both("encoder.json", "vocab.bpe")) vocab = d / "encoder.json", merges = d / "vocab.bpe";
+    else if (both("vocab.json", "merges.txt")) vocab = d / "vocab.json", merges = d / "merges.txt";
+    else
+      throw std::runtime_error("--tokenizer-dir " + dir + ": no GPT-2 tokenizer there (encoder.json + vocab.bpe, or " +
+                               "vocab.json + merges.txt); `make gpt2-tokenizer` fetches them into models/gpt2");
+    RunTokenizer t;
+    t.bpe_ = BytePairEncoding::load(vocab.string(), merges.string());
+    t.source_ = dir;
+    t.base_ = t.bpe_->size();
+    t.special_.eos = t.bpe_->id("<|endoftext|>");
+    t.special_.bot = t.bpe_->add_special_token("<|start-latent|>");
+    t.special_.eot = t.bpe_->add_special_token("<|end-latent|>");
+    t.special_.latent = t.bpe_->add_special_token("<|latent|>");
+    if (t.special_.bot != t.base_ || t.special_.eot != t.base_ + 1 || t.special_.latent != t.base_ + 2)
+      throw std::runtime_error(vocab.string() + ": the latent tokens got ids " + std::to_string(t.special_.bot) + ", " +
+                               std::to_string(t.special_.eot) + ", " + std::to_string(t.special_.latent) +
+                               "; the model gives them rows " + std::to_string(t.base_) + ".." +
+                               std::to_string(t.base_ + 2) + " (is one of them in the vocabulary already?)");
+    // What identifies the tokenizer in a checkpoint: its size and a fingerprint of
+    // its tokens and merges (not the path, so the files may move).
+    std::uint64_t h = 14695981039346656037ULL;  // FNV-1a
+    const auto mix = [&](const std::string& x) {
+      for (unsigned char c : x) h = (h ^ c) * 1099511628211ULL;
+      h = (h ^ 0xFF) * 1099511628211ULL;  // a separator no UTF-8 text contains
+    };
+    for (int id = 0; id < t.bpe_->size(); ++id) mix(t.bpe_->token(id));
+    std::ifstream in(merges);
+    for (std::string line; std::getline(in, line);) mix(line.ends_with('\r') ? line.substr(0, line.size() - 1) : line);
+    char hex[17];
+    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
+    t.identity_ = {"gpt2 byte-level BPE", "tokens " + std::to_string(t.size()), "fingerprint " + std::string(hex)};
+    return t;
+  }
+
+  bool is_gpt2() const { return bpe_.has_value(); }
+  const WordTokenizer& words() const { return words_; }
+  std::vector<int> encode(const std::string& text) const { return bpe_ ? bpe_->encode(text) : words_.encode(text); }
+  std::string decode(const std::vector<int>& ids) const { return bpe_ ? bpe_->decode(ids) : words_.decode(ids); }
+  int size() const { return bpe_ ? bpe_->size() : words_.size(); }
+  int base_size() const { return base_; }  // the tokens before the latent ones (words: all of them)
+  const SpecialTokens& special() const { return special_; }
+  // The word tokenizer's '#' for the token-level check; BPE answers are compared as text.
+  int answer_marker() const { return bpe_ ? -1 : words_.id("#"); }
+  // The row the reference copies into the latent tokens' embeddings: "<<".
+  int latent_init_token() const { return bpe_ ? bpe_->id("<<") : special_.eos; }
+  // Saved in checkpoints; a resume with another tokenizer is refused.
+  std::vector<std::string> identity() const { return bpe_ ? identity_ : words_.tokens(); }
+  std::string describe() const {
+    return bpe_ ? "GPT-2 BPE from " + source_ + ", " + std::to_string(base_) + " tokens + 3 latent"
+                : std::to_string(size()) + " words";
+  }
+
+ private:
+  WordTokenizer words_;
+  std::optional<BytePairEncoding> bpe_;
+  std::string source_;
+  int base_ = 0;
+  SpecialTokens special_;
+  std::vector<std::string> identity_;
+};
+
+// Hugging Face GPT-2 weights into `model`: GPT-2's rows, then the latent tokens
+// initialised from "<<" as the reference does, unless the file already holds them
+// (a model exported by this program after a method that uses them).
+template <class Config>
+void load_pretrained(GPT<Config>& model, const std::string& path, const RunTokenizer& tok, bool verbose) {
+  const int rows = load_hf_gpt2<Config>(model.params(), path);
+  std::string how;
+  if (rows == tok.base_size()) {
+    add_latent_tokens<Config>(model.params(), rows, tok.latent_init_token(), tok.special().eos);
+    how = "latent tokens initialised from \"<<\"";
+  } else if (rows == tok.size()) {
+    how = "its rows " + std::to_string(tok.base_size()) + ".." + std::to_string(rows - 1) +
+          " hold the latent tokens: kept";
+  } else {
+    throw std::runtime_error(path + ": " + std::to_string(rows) + " vocabulary rows; the tokenizer has " +
+                             std::to_string(tok.base_size()) + " tokens (" + std::to_string(tok.size()) +
+                             " with the latent tokens)");
+  }
+  if (verbose) std::printf("initialised from %s (%d vocabulary rows; %s)\n", path.c_str(), rows, how.c_str());
+}
+
 struct Score {
   std::string method;
   double accuracy = 0, choice = -1, tokens = 0, seconds_per_example = 0, train_seconds = 0;
@@ -196,9 +350,9 @@ struct Score {
 };
 
 template <class Config>
-Score run_method(const Options& o, Collective* group, const std::string& name, const TaskData& data, const WordTokenizer& tok,
-                 const std::vector<TokenizedSample>& train, const std::vector<TokenizedSample>& valid,
-                 const std::vector<TokenizedSample>& test) {
+Score run_method(const Options& o, Collective* group, const std::string& name, const TaskData& data,
+                 const RunTokenizer& tok, const std::vector<TokenizedSample>& train,
+                 const std::vector<TokenizedSample>& valid, const std::vector<TokenizedSample>& test) {
   TrainConfig cfg;
   cfg.method = method_named(name);
   cfg.curriculum = {.c_thought = o.c, .max_latent_stage = o.max_stage, .epochs_per_stage = o.epochs_per_stage,
@@ -221,12 +375,18 @@ Score run_method(const Options& o, Collective* group, const std::string& name, c
   fs::create_directories(o.out);
 
   GPT<Config> model;
-  model.init(o.seed);
+  if (o.init.empty()) model.init(o.seed);
+  else load_pretrained(model, o.init, tok, !group || group->is_root());
+  const SpecialTokens special = tok.special();
   Score score{name};
   with_policy(cfg.method, o.c, [&]<class Policy>() {
-    Trainer<GPT<Config>, Policy> trainer(model, cfg, word_special_tokens(), tok.id("#"));
+    Trainer<GPT<Config>, Policy> trainer(model, cfg, special, tok.answer_marker());
     trainer.set_collective(group);
-    trainer.vocabulary = tok.tokens();
+    trainer.vocabulary = tok.identity();
+    // GPT-2's BPE spells equal answers with different tokens (" 1,234", " 1234"):
+    // compare text, as the reference does. ProsQA and ProntoQA with words keep the
+    // token-level check of earlier runs (tasks.hpp says where the two differ).
+    if (tok.is_gpt2() || o.task == "gsm8k") trainer.answer_check = text_answer_check(tok, special);
     if (o.fail_at_step > 0)
       trainer.on_step = [&](long step) {
         if (step == o.fail_at_step && trainer.rank() == o.fail_rank)
@@ -234,8 +394,18 @@ Score run_method(const Options& o, Collective* group, const std::string& name, c
       };
     if (o.resume && fs::exists(cfg.checkpoint)) {
       trainer.resume(cfg.checkpoint);
-      if (load_checkpoint(cfg.checkpoint).vocabulary != tok.tokens())
-        throw std::runtime_error(cfg.checkpoint + " was trained with another vocabulary (different data or seed)");
+      if (load_checkpoint(cfg.checkpoint).vocabulary != tok.identity())
+        throw std::runtime_error(cfg.checkpoint + " was trained with another tokenizer or vocabulary (" +
+                                 (tok.is_gpt2() ? "other GPT-2 tokenizer files, or --tokenizer word"
+                                                : "different data or seed, or --tokenizer gpt2") + ")");
+    } else if (o.start_epoch > 0) {
+      // A run that begins at a later epoch: the model as it is, positioned there.
+      if (trainer.is_root())
+        trainer.progress().message("starting at epoch " + std::to_string(o.start_epoch) + " (stage " +
+                                   std::to_string(trainer.stage(o.start_epoch)) + ")");
+      trainer.save(cfg.checkpoint, o.start_epoch, 0);  // rank 0 writes; every rank reads it
+      if (group) group->barrier();
+      trainer.resume(cfg.checkpoint);
     }
     if (trainer.is_root()) trainer.progress().message("== " + name + ": " + std::to_string(cfg.epochs) + " epochs of " +
                                std::to_string(trainer.steps_per_epoch(train.size())) + " steps, model '" +
@@ -244,11 +414,24 @@ Score run_method(const Options& o, Collective* group, const std::string& name, c
     score.train_seconds = trainer.progress().elapsed();
     score.steps = trainer.global_step();
     if (!trainer.is_root()) return;  // rank 0 scores the model
-    if (cfg.max_steps > 0 && trainer.global_step() < long(cfg.epochs) * trainer.steps_per_epoch(train.size())) {
+    const long all_steps = long(cfg.epochs - o.start_epoch) * trainer.steps_per_epoch(train.size());
+    if (cfg.max_steps > 0 && trainer.global_step() < all_steps) {
       trainer.progress().message("stopped at step " + std::to_string(trainer.global_step()) + " (--max-steps); " +
                                  "scoring the model as it is");
     } else if (fs::exists(cfg.checkpoint + ".best")) {
       trainer.resume(cfg.checkpoint + ".best");  // the best epoch by validation accuracy
+    }
+    if (!o.export_dir.empty()) {
+      const fs::path dir = o.methods.size() == 1 ? fs::path(o.export_dir) : fs::path(o.export_dir) / name;
+      fs::create_directories(dir);
+      // CoT and No-CoT never see the latent tokens: their model is a plain GPT-2
+      // (which --init then extends with fresh latent tokens, as the reference does).
+      const bool markers = cfg.method.schedule != Schedule::cot && cfg.method.schedule != Schedule::no_cot;
+      const int rows = markers ? tok.size() : tok.base_size();
+      export_hf_gpt2<Config>(model.params(), (dir / "model.safetensors").string(), rows);
+      if (!tok.is_gpt2()) tok.words().save((dir / "words.txt").string());  // id i is line i+1
+      trainer.progress().message("exported to " + (dir / "model.safetensors").string() + " + config.json (" +
+                                 std::to_string(rows) + " vocabulary rows)");
     }
     const EvalResult r = trainer.evaluate(test, trainer.stage(cfg.epochs - 1));
     score.accuracy = r.accuracy;
@@ -256,7 +439,8 @@ Score run_method(const Options& o, Collective* group, const std::string& name, c
     score.seconds_per_example = r.seconds_per_example;
     if (o.task == "prosqa") {
       double chose = 0;
-      for (std::size_t i = 0; i < test.size(); ++i) chose += prosqa_choice(data.test[i], answer_text(tok.decode(r.generated[i]))) > 0;
+      for (std::size_t i = 0; i < test.size(); ++i)
+        chose += prosqa_choice(data.test[i], answer_text(decode_output(tok, r.generated[i], special))) > 0;
       score.choice = chose / double(test.size());
     }
   });
@@ -270,10 +454,11 @@ int run(const Options& o, Collective* group) {
     Eigen::setNbThreads(o.threads);
   }
   const TaskData data = load_task(o);
-  const WordTokenizer tok = WordTokenizer::build(data.train);
+  const RunTokenizer tok =
+      o.tokenizer == "gpt2" ? RunTokenizer::gpt2(o.tokenizer_dir) : RunTokenizer::words(data.train);
   if (root)
-    std::printf("task %s: %zu train, %zu valid, %zu test (%s); vocabulary %d words\n", o.task.c_str(),
-              data.train.size(), data.valid.size(), data.test.size(), data.test_name.c_str(), tok.size());
+    std::printf("task %s: %zu train, %zu valid, %zu test (%s); vocabulary %s\n", o.task.c_str(), data.train.size(),
+                data.valid.size(), data.test.size(), data.test_name.c_str(), tok.describe().c_str());
   const auto train = tokenize(data.train, tok, "training data");
   const auto valid = tokenize(data.valid, tok, "validation data");
   const auto test = tokenize(data.test, tok, data.test_name);
@@ -282,14 +467,17 @@ int run(const Options& o, Collective* group) {
   for (const auto& name : o.methods) {
     const auto run = [&]<class Config>() {
       if (tok.size() > Config::vocab_size)
-        throw std::runtime_error("vocabulary of " + std::to_string(tok.size()) + " words exceeds model '" +
-                                 std::string(Config::name) + "' vocab_size " + std::to_string(Config::vocab_size));
+        throw std::runtime_error("vocabulary of " + tok.describe() + " (" + std::to_string(tok.size()) +
+                                 " ids) exceeds model '" + std::string(Config::name) + "' vocab_size " +
+                                 std::to_string(Config::vocab_size) +
+                                 (tok.is_gpt2() ? " (GPT-2's BPE needs --config gpt2)" : ""));
       scores.push_back(run_method<Config>(o, group, name, data, tok, train, valid, test));
     };
     if (o.config == "tiny") run.template operator()<Tiny>();
     else if (o.config == "mini") run.template operator()<Mini>();
     else if (o.config == "small") run.template operator()<Small>();
-    else usage_error("unknown --config '" + o.config + "' (tiny, mini, small)");
+    else if (o.config == "gpt2") run.template operator()<GPT2SmallCoconut>();
+    else usage_error("unknown --config '" + o.config + "' (tiny, mini, small, gpt2)");
   }
 
   if (!root) return 0;

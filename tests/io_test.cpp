@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstdlib>
@@ -498,6 +499,63 @@ BOOST_AUTO_TEST_CASE(latent_tokens_copy_a_row_and_keep_padding) {
   check_error([&] { add_latent_tokens<TinyCoconut>(model.params(), 30, 30); }, {"30", "not among the 30 base tokens"});
 }
 
+// coconut_train's pretrained path, as a library: Hugging Face weights in, the
+// latent tokens added, Coconut trained past its first stage (so the thoughts are
+// fed back), out again as Hugging Face GPT-2, and back in with identical logits.
+BOOST_AUTO_TEST_CASE(pretrained_coconut_trains_exports_and_reloads) {
+  Scratch s;
+  using Model = GPT<TinyCoconut, float>;
+  Model model;
+  const int V = load_hf_gpt2<TinyCoconut>(model.params(), kGolden + "/model.safetensors");
+  const SpecialTokens special = add_latent_tokens<TinyCoconut>(model.params(), V, /*copy_from=*/7);
+  const std::vector<float> pretrained(model.params().span().begin(), model.params().span().end());
+
+  // Two samples in the file's 30 tokens (EOS is 29); at stage 1 with c = 2:
+  // Q <bot> <latent> <latent> <eot> s2 A EOS, 11 of the 16 positions.
+  const std::vector<TokenizedSample> train = {{{5, 6, 7}, {{8, 9}, {10}}, {4, 11}},
+                                              {{12, 13, 14}, {{15}, {16, 17}}, {4, 18}}};
+  TrainConfig cfg;
+  cfg.method = method_named("coconut");
+  cfg.curriculum = {.c_thought = 2, .max_latent_stage = 3, .epochs_per_stage = 1};
+  cfg.epochs = 2;  // one step at stage 0, one at stage 1
+  cfg.batch_size = 2;
+  cfg.lr = 1e-2;
+  cfg.max_new_tokens = 4;
+  cfg.print_every = 1000000;
+  Trainer<Model, ContinuousThought<2>> trainer(model, cfg, special, /*answer_marker=*/4);
+  BOOST_TEST(trainer.stage(1) == 1);
+  trainer.fit(train, {});
+  BOOST_TEST(trainer.global_step() == 2);
+  const auto trained = model.params().span();
+  BOOST_TEST(!std::equal(trained.begin(), trained.end(), pretrained.begin()));
+  BOOST_TEST(std::all_of(trained.begin(), trained.end(), [](float x) { return std::isfinite(x); }));
+  BOOST_TEST(trainer.evaluate(train, 1).generated.size() == 2u);
+
+  // Out with the latent tokens' rows (33 = 30 + 3), then back in: nothing changes.
+  export_hf_gpt2<TinyCoconut>(model.params(), s / "model.safetensors", V + 3);
+  BOOST_TEST(nlohmann::json::parse(read_text(s / "config.json"))["vocab_size"] == 33);
+  Model again;
+  BOOST_TEST(load_hf_gpt2<TinyCoconut>(again.params(), s / "model.safetensors") == 33);
+  const auto reloaded = again.params().span();
+  BOOST_TEST(std::equal(trained.begin(), trained.end(), reloaded.begin()));
+
+  // Identical logits, on plain tokens and through the continuous thoughts.
+  std::vector<Sequence> seqs;
+  for (const auto& sample : train) seqs.push_back(build_sequence(sample, cfg.method, cfg.curriculum, 1, special));
+  const Batch batch = collate({&seqs[0], &seqs[1]}, special);
+  ContinuousThought<2> policy;
+  const float loss = policy.forward(model, batch, special.latent);
+  BOOST_TEST(std::isfinite(loss));
+  BOOST_TEST(policy.forward(again, batch, special.latent) == loss);
+  for (Model* m : {&model, &again}) {
+    m->set_batch(batch);
+    m->forward(0, batch.T);
+  }
+  for (Index b = 0; b < batch.B; ++b)
+    for (Index t = 0; t < batch.T; ++t)
+      BOOST_TEST(std::equal(model.logits(b, t), model.logits(b, t) + 33, again.logits(b, t)));
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 // =====================================================================================
@@ -663,6 +721,47 @@ BOOST_AUTO_TEST_CASE(special_tokens_are_matched_whole) {
   check_error([&] { bpe.token(9999); }, {"id 9999"});
 }
 
+// GSM8k's answers with a BPE tokenizer: " 1,234" and " 1234" are different tokens,
+// so answers are compared on text, as the reference does (text_answer_check).
+BOOST_AUTO_TEST_CASE(answers_are_compared_as_text) {
+  Scratch s;
+  train_tiny_bpe(kCorpus + "### 1,234 and 1234 <<1+1=2>>\n", 40, s);
+  auto bpe = BytePairEncoding::load(s / "vocab.json", s / "merges.txt");
+  const SpecialTokens special{.bot = bpe.add_special_token("<|start-latent|>"),
+                              .eot = bpe.add_special_token("<|end-latent|>"),
+                              .latent = bpe.add_special_token("<|latent|>"),
+                              .eos = bpe.add_special_token("<|endoftext|>")};
+  const TokenizedSample sample{bpe.encode("How many?\n"), {bpe.encode("<<1+1=2>>\n")}, bpe.encode("### 1,234")};
+  const auto out = [&](const std::string& text) {  // generated tokens end with EOS
+    auto ids = bpe.encode(text);
+    ids.push_back(special.eos);
+    return ids;
+  };
+  const auto check = text_answer_check(bpe, special);
+  BOOST_TEST(bpe.encode("### 1234") != sample.answer);  // the token-level check would say no
+  BOOST_TEST(check(sample, out("### 1234")));
+  BOOST_TEST(check(sample, out("### 1,234\n")));
+  BOOST_TEST(check(sample, out("<<1+1=2>>\n### 1234")));
+  BOOST_TEST(check(sample, out("# 12 # 1,2,3,4 ")));  // after the last '#'
+  BOOST_TEST(!check(sample, out("### 12345")));
+  BOOST_TEST(!check(sample, out("### 1234.")));
+  BOOST_TEST(!check(sample, out("1234")));  // no '#': no answer
+  // Markers and latents are skipped (skip_special_tokens); nothing after EOS counts;
+  // an id outside the vocabulary is no character of an answer.
+  auto ids = bpe.encode("### 12");
+  ids.push_back(special.latent);
+  for (int id : out("34")) ids.push_back(id);
+  BOOST_TEST(check(sample, ids));
+  ids = out("### 12");
+  for (int id : out("34")) ids.push_back(id);
+  BOOST_TEST(!check(sample, ids));
+  ids = bpe.encode("### 12");
+  ids.push_back(bpe.size() + 5);
+  for (int id : out("34")) ids.push_back(id);
+  BOOST_TEST(!check(sample, ids));
+  BOOST_TEST(decode_output(bpe, ids, special) == "### 12\xEF\xBF\xBD" "34");
+}
+
 // The real GPT-2 files, when `make gpt2-tokenizer` has fetched them.
 BOOST_AUTO_TEST_CASE(real_gpt2_encodings) {
   const char* env = std::getenv("COCONUT_GPT2_DIR");
@@ -690,6 +789,18 @@ BOOST_AUTO_TEST_CASE(real_gpt2_encodings) {
   BOOST_TEST(bpe.add_special_token("<|start-latent|>") == 50257);
   BOOST_TEST(bpe.add_special_token("<|end-latent|>") == 50258);
   BOOST_TEST(bpe.add_special_token("<|latent|>") == 50259);
+  // GSM8k's layout (question "\n", steps "\n", "### " answer) and its answer check.
+  const SpecialTokens special{50257, 50258, 50259, 50256};
+  Sample gsm;
+  gsm.question = "Tom has 3 apples.", gsm.steps = {"<<3*2=6>>"}, gsm.answer = "1,234";
+  const auto samples = tokenize({gsm}, bpe, "test");
+  BOOST_TEST(bpe.decode(samples[0].question) == "Tom has 3 apples.\n");
+  BOOST_TEST(bpe.decode(samples[0].steps[0]) == "<<3*2=6>>\n");
+  BOOST_TEST(bpe.decode(samples[0].answer) == "### 1,234");
+  auto out = bpe.encode("### 1234");
+  out.push_back(50256);
+  BOOST_TEST(text_answer_check(bpe, special)(samples[0], out));
+  BOOST_TEST(!answer_matches(samples[0].answer, out, -1, 50256));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -124,6 +124,49 @@ BOOST_AUTO_TEST_CASE(answer_matching) {
   BOOST_TEST(answer_matches({7}, {7, eos}, -1, eos));
 }
 
+// The reference's check on text: after the last '#', commas removed, stripped.
+BOOST_AUTO_TEST_CASE(text_answer_matching) {
+  BOOST_TEST(reference_answer("### 1,234") == "1234");
+  BOOST_TEST(reference_answer("<<2*3=6>>\n### 1,234 \n") == "1234");
+  BOOST_TEST(reference_answer(" 1,234\t") == "1234");  // no '#': all of it
+  BOOST_TEST(reference_answer("###") == "");
+  BOOST_TEST(text_answer_matches("1234", "### 1,234"));
+  BOOST_TEST(text_answer_matches("### 1,234", "### 1234"));
+  BOOST_TEST(text_answer_matches("5,000", "<<5*1000=5000>>\n### 5000\n"));
+  BOOST_TEST(text_answer_matches("Tom is a wumpus.", "### Tom is a wumpus."));
+  BOOST_TEST(!text_answer_matches("1234", "### 12345"));
+  BOOST_TEST(!text_answer_matches("1234", "### 1234.0"));
+  BOOST_TEST(!text_answer_matches("1234", "1234"));  // an output without '#' has no answer
+  BOOST_TEST(!text_answer_matches("1234", "### 1234 # 5"));  // the last '#' counts
+}
+
+// With the word tokenizer on ProsQA the text check and the token check agree on
+// outputs that end with the answer (only white space after it separates them).
+BOOST_AUTO_TEST_CASE(text_and_token_checks_agree_on_prosqa) {
+  const auto samples = load_json(COCONUT_TEST_DATA "/../../shared/data/prosqa_valid.json");
+  const WordTokenizer tok = WordTokenizer::build(samples);
+  const auto tokens = tokenize(samples, tok, "prosqa_valid.json");
+  const SpecialTokens special = word_special_tokens();
+  const auto check = text_answer_check(tok, special);
+  const int hash = tok.id("#");
+  long agree = 0, matches = 0, n = 0;
+  for (std::size_t i = 0; i < 40; ++i)
+    for (std::size_t j = 0; j < 40; ++j) {
+      // Output j's answer after its steps, or cut short, or without its marker.
+      std::vector<int> out;
+      for (const auto& step : tokens[j].steps) out.insert(out.end(), step.begin(), step.end());
+      out.insert(out.end(), tokens[j].answer.begin(), tokens[j].answer.end() - long(j % 3 == 1));
+      if (j % 5 == 4) std::erase(out, hash);
+      out.push_back(special.eos);
+      const bool by_tokens = answer_matches(tokens[i].answer, out, hash, special.eos);
+      agree += check(tokens[i], out) == by_tokens;
+      matches += by_tokens;
+      ++n;
+    }
+  BOOST_TEST(agree == n);
+  BOOST_TEST(matches > 0);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(trainer)
@@ -217,6 +260,33 @@ struct Learner {
   static constexpr int n_layer = 2, n_head = 4, n_embd = 64;
   static constexpr int vocab_size = ChainVocabulary::size, padded_vocab_size = 32, block_size = 32;
 };
+
+// evaluate() judges with answer_check when it is set, and with answer_matches otherwise.
+BOOST_AUTO_TEST_CASE(evaluate_uses_the_answer_check) {
+  using v = ChainVocabulary;
+  const auto valid = make_chains(6, 1, 2);
+  Model model;
+  model.init(1);
+  TrainConfig cfg = small_config("");
+  cfg.eval_batch_size = 4;
+  cfg.max_new_tokens = 3;
+  Trainer<Model, ContinuousThought<1>> trainer(model, cfg, v::special(), v::hash);
+  const EvalResult by_tokens = trainer.evaluate(valid, 1);
+  double expected = 0;
+  for (std::size_t i = 0; i < valid.size(); ++i)
+    expected += answer_matches(valid[i].answer, by_tokens.generated[i], v::hash, v::eos);
+  BOOST_TEST(by_tokens.accuracy == expected / double(valid.size()));
+
+  std::vector<const TokenizedSample*> seen;
+  trainer.answer_check = [&](const TokenizedSample& s, const std::vector<int>& generated) {
+    seen.push_back(&s);
+    BOOST_TEST(generated == by_tokens.generated[seen.size() - 1], boost::test_tools::per_element());
+    return seen.size() % 2 == 0;
+  };
+  BOOST_TEST(trainer.evaluate(valid, 1).accuracy == 0.5);
+  BOOST_TEST(seen.size() == valid.size());
+  for (std::size_t i = 0; i < seen.size(); ++i) BOOST_TEST(seen[i] == &valid[i]);
+}
 
 BOOST_AUTO_TEST_CASE(learns_one_operation) {
   using v = ChainVocabulary;

@@ -2,11 +2,23 @@
 // scores a reasoning task is judged by.
 //
 // The reference's text of a sample is  question "\n", each step "\n", then
-// "### " answer; with the word tokenizer "###" is three '#' tokens and the answer
-// is what follows the last one.
+// "### " answer (and EOS, which build_sequence appends); with the word tokenizer
+// "###" is three '#' tokens and the answer is what follows the last one.
+//
+// Judging an answer. The reference decodes the output to text and compares the
+// text after the last '#', commas removed, stripped of white space, with the
+// answer treated the same way ("### 1,234" answers "1234"). answer_matches
+// (train/trainer.hpp) does this on tokens: with the word tokenizer on ProsQA the two
+// agree, except that an output with white space (a "\n") between the answer and
+// EOS passes only the text check. text_answer_check below works on text, for any
+// tokenizer, and is what GSM8k with GPT-2's BPE needs (" 1,234" and " 1234" are
+// different tokens).
 #pragma once
 
+#include <algorithm>
+#include <iterator>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "coconut/data/dataset.hpp"
@@ -20,9 +32,11 @@ inline SpecialTokens word_special_tokens() {
           WordTokenizer::eos_id};
 }
 
-// Tokenizes `samples`; `what` names them in errors ("prosqa_test.json").
-inline std::vector<TokenizedSample> tokenize(const std::vector<Sample>& samples, const WordTokenizer& tok,
-                                             const std::string& what) {
+// Tokenizes `samples` with any tokenizer whose encode(text) gives a list of ids
+// (WordTokenizer, BytePairEncoding); `what` names them in errors ("prosqa_test.json").
+template <class Tokenizer>
+std::vector<TokenizedSample> tokenize(const std::vector<Sample>& samples, const Tokenizer& tok,
+                                      const std::string& what) {
   std::vector<TokenizedSample> out;
   out.reserve(samples.size());
   for (std::size_t i = 0; i < samples.size(); ++i) {
@@ -59,6 +73,56 @@ inline std::string answer_text(const std::string& decoded) {
   std::string a = hash == std::string::npos ? decoded : decoded.substr(hash + 1);
   const auto b = a.find_first_not_of(" \n"), e = a.find_last_not_of(" \n");
   return b == std::string::npos ? "" : a.substr(b, e - b + 1);
+}
+
+// The answer as the reference reads it from a text: what follows the last '#' (all
+// of it if there is none), commas removed, stripped of white space as Python's
+// str.strip() does for ASCII.
+inline std::string reference_answer(std::string_view text) {
+  const auto hash = text.rfind('#');
+  if (hash != std::string_view::npos) text.remove_prefix(hash + 1);
+  std::string a;
+  std::copy_if(text.begin(), text.end(), std::back_inserter(a), [](char c) { return c != ','; });
+  constexpr const char* kSpace = " \t\n\r\v\f\x1c\x1d\x1e\x1f";
+  const auto b = a.find_first_not_of(kSpace), e = a.find_last_not_of(kSpace);
+  return b == std::string::npos ? "" : a.substr(b, e - b + 1);
+}
+
+// The reference's exact match on text: `expected` is the answer ("1,234" or
+// "### 1,234"), `generated` the decoded output without its prompt. An output
+// without '#' has no answer (the reference would be reading its own prompt).
+inline bool text_answer_matches(std::string_view expected, std::string_view generated) {
+  return generated.find('#') != std::string_view::npos && reference_answer(generated) == reference_answer(expected);
+}
+
+// The generated tokens as the reference decodes them (skip_special_tokens): up to
+// the first EOS, without the markers and latents; an id `decode` cannot spell
+// (outside the tokenizer's vocabulary) becomes U+FFFD, which matches no answer.
+template <class Tokenizer>
+std::string decode_output(const Tokenizer& tok, const std::vector<int>& generated, const SpecialTokens& special) {
+  std::string text;
+  std::vector<int> run;  // decoded together, so the word tokenizer spaces them as in one text
+  for (int id : generated) {
+    if (id == special.eos) break;
+    if (id == special.bot || id == special.eot || id == special.latent) continue;
+    if (id < 0 || id >= tok.size()) {
+      text += tok.decode(run) + "\xEF\xBF\xBD";
+      run.clear();
+      continue;
+    }
+    run.push_back(id);
+  }
+  return text + tok.decode(run);
+}
+
+// A Trainer::answer_check that judges answers on text, as the reference does: the
+// sample's answer tokens and the output are decoded with `tok` (which must outlive
+// the check) and compared by text_answer_matches.
+template <class Tokenizer>
+auto text_answer_check(const Tokenizer& tok, const SpecialTokens& special) {
+  return [&tok, special](const TokenizedSample& sample, const std::vector<int>& generated) {
+    return text_answer_matches(decode_output(tok, sample.answer, special), decode_output(tok, generated, special));
+  };
 }
 
 }  // namespace coconut

@@ -229,7 +229,8 @@ class Trainer {
       const Generation g = generate<Policy>(model_, prompts, special_.latent, special_.eos,
                                             std::min<Index>(cfg_.max_new_tokens, Model::maxT - longest(prompts)));
       for (std::size_t i = first; i < last; ++i) {
-        correct += answer_matches(samples[i].answer, g.tokens[i - first], marker_, special_.eos);
+        correct += answer_check ? answer_check(samples[i], g.tokens[i - first])
+                                : answer_matches(samples[i].answer, g.tokens[i - first], marker_, special_.eos);
         r.generated.push_back(g.tokens[i - first]);
       }
       tokens += g.generated_tokens;
@@ -263,6 +264,12 @@ class Trainer {
 
   // Called after every optimizer step with the number of steps done.
   std::function<void(long)> on_step;
+
+  // How evaluate() judges an answer, given the sample and its generated tokens (up
+  // to and including EOS). Unset: answer_matches on the tokens after the answer
+  // marker. Set it to compare decoded text as the reference does, for a tokenizer
+  // in which equal answers can be different tokens (data/tasks.hpp: text_answer_check).
+  std::function<bool(const TokenizedSample& sample, const std::vector<int>& generated)> answer_check;
 
   // Saved into every checkpoint for the program that owns the trainer.
   std::vector<std::string> vocabulary;

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# coconut_train's flags for pretrained GPT-2 and GSM8k, as far as they need no
+# download: --export and --start-epoch on a small word-level run, and the errors
+# that name a wrong combination of flags.  Usage: coconut_train.sh COCONUT_TRAIN WORK_DIR
+set -uo pipefail
+train=$1 work=$2
+rm -rf "$work" && mkdir -p "$work"
+fail() { echo "FAIL: $*"; exit 1; }
+
+# Epochs 0-2 at one epoch per stage, starting at epoch 2 (stage 2); the best model
+# is exported as Hugging Face GPT-2 with the word list beside it.
+args=(--task prosqa --config mini --train-size 32 --valid-size 4 --test-limit 4 --methods coconut
+      --epochs 3 --epochs-per-stage 1 --batch 16 --max-new-tokens 8 --threads 1 --out "$work/run")
+timeout 300 "$train" "${args[@]}" --start-epoch 2 --export "$work/export" > "$work/run.log" 2>&1 ||
+  { cat "$work/run.log"; fail "the run"; }
+cat "$work/run.log"
+grep -q "starting at epoch 2 (stage 2)" "$work/run.log" || fail "--start-epoch not applied"
+grep -q "epoch 0 " "$work/run.log" && fail "epoch 0 trained despite --start-epoch 2"
+for f in model.safetensors config.json words.txt; do [ -s "$work/export/$f" ] || fail "no $f exported"; done
+words=$(wc -l < "$work/export/words.txt")
+grep -Eq "\"vocab_size\": $words,?\$" "$work/export/config.json" || fail "config.json's vocab_size is not the $words words"
+
+# Wrong combinations stop before any work, naming the flag.
+expect_error() {  # expect_error MESSAGE ARGS...
+  local message=$1; shift
+  "$train" "$@" > "$work/error.log" 2>&1 && fail "no error for: $*"
+  grep -qF -- "$message" "$work/error.log" || { cat "$work/error.log"; fail "'$message' not in the error for: $*"; }
+}
+expect_error "add --tokenizer gpt2" --init "$work/export/model.safetensors"
+expect_error "--tokenizer gpt2 needs --config gpt2" --tokenizer gpt2 --config small
+expect_error "--task gsm8k needs --train" --task gsm8k
+expect_error "--tokenizer must be word or gpt2" --tokenizer bytes
+expect_error "--start-epoch must be in [0, --epochs)" --epochs 3 --start-epoch 3
+echo '[{"question": "1 + 1?", "steps": ["<<1+1=2>>"], "answer": "2"}]' > "$work/gsm.json"
+expect_error "no GPT-2 tokenizer there" --task gsm8k --train "$work/gsm.json" --valid "$work/gsm.json" \
+  --test "$work/gsm.json" --tokenizer-dir "$work/none" --out "$work/run"
+echo "1 passed, 0 failed"
