@@ -132,13 +132,17 @@ class GPT {
   // (and only then: the same shape reuses them across passes and steps).
   void set_batch(const Batch& batch) {
     check_batch(batch);
-    if (batch.B != B_ || batch.T != T_) allocate(batch.B, batch.T);
+    // Buffers have room for `capacity_` positions; a batch that fits reuses them
+    // (batches of one data set differ in length by a few tokens each step).
+    if (batch.B != B_ || batch.T > capacity_)
+      allocate(batch.B, std::min<Index>(maxT, (batch.T + 31) / 32 * 32));
+    T_ = batch.T;
     for (Index b = 0; b < B_; ++b)
       for (Index t = 0; t < T_; ++t) {
         tokens_[t * B_ + b] = batch.tokens[batch.at(b, t)];
         positions_[t * B_ + b] = batch.positions[batch.at(b, t)];
         targets_[t * B_ + b] = batch.targets[batch.at(b, t)];
-        mask_[b * T_ + t] = batch.mask[batch.at(b, t)];  // (B, T): the attention kernel's layout
+        mask_[b * capacity_ + t] = batch.mask[batch.at(b, t)];  // (B, capacity): the attention kernel's layout
       }
     std::fill(overridden_.begin(), overridden_.end(), 0);
   }
@@ -178,7 +182,7 @@ class GPT {
       if (!overridden_[i]) std::copy(wte + tokens_[i] * C, wte + (tokens_[i] + 1) * C, x);
       kernels::residual_forward(encoded_ + i * C, x, wpe + positions_[i] * C, C);
     }
-    const nn::BlockShape d{B_, T_, C, NH};
+    const nn::BlockShape d{B_, capacity_, C, NH};  // attention buffers are laid out for the capacity
     const T* in = encoded_;
     for (Index l = 0; l < L; ++l) {
       nn::block_forward(layer_params(params_, l), blocks_[l], in, mask_.data(), d, s, e);
@@ -235,7 +239,7 @@ class GPT {
     std::fill(dres_ + r * C, dres_ + (r + n) * C, T(0));
     kernels::layernorm_backward(dres_ + r * C, grads_.ptr("ln_f.weight"), grads_.ptr("ln_f.bias"), dhidden_ + r * C,
                                 last + r * C, params_.ptr("ln_f.weight"), lnf_mean_ + r, lnf_rstd_ + r, n, C);
-    const nn::BlockShape d{B_, T_, C, NH};
+    const nn::BlockShape d{B_, capacity_, C, NH};  // attention buffers are laid out for the capacity
     for (Index l = L - 1; l >= 0; --l) {
       const T* in = l ? blocks_[l - 1].out : encoded_;
       nn::block_backward(layer_params(params_, l), layer_params(grads_, l), blocks_[l], block_grads_[l], dres_, in, d,
@@ -289,10 +293,12 @@ class GPT {
                               ") is empty or outside [0, " + std::to_string(T_) + ")");
   }
 
-  // Activation and activation-gradient arenas for a (B, T) batch.
+  // Activation and activation-gradient arenas for batches of B rows and at most
+  // T_len positions. Time-major (T, B, ...) buffers do not depend on T_len but for
+  // their size; the per-head ones (B, NH, T, ...) and the mask use T_len as stride.
   void allocate(Index B, Index T_len) {
     B_ = B;
-    T_ = T_len;
+    capacity_ = T_len;
     const Index hs = C / NH, N = T_len * B;
     Layout acts(sizeof(T));
     acts.add("embed", {T_len, B, C}).add("encoded", {T_len, B, C});
@@ -355,7 +361,7 @@ class GPT {
 
   Arena<T> params_, grads_;
   Arena<T> acts_, grad_acts_;
-  Index B_ = 0, T_ = 0, counted_ = 0;
+  Index B_ = 0, T_ = 0, capacity_ = 0, counted_ = 0;  // rows, positions of this batch, positions allocated
   std::vector<int> tokens_, positions_, targets_;  // (T, B)
   std::vector<std::uint8_t> overridden_;           // (T, B) 1 where set_input_embedding was called
   std::vector<std::uint8_t> mask_;                 // (B, T)
