@@ -4,11 +4,10 @@
 // After backward, every rank holds the gradient of its slice; summing them across
 // ranks (MPI_Allreduce) gives every rank the gradient of the whole batch, so every
 // rank takes the same optimizer step and the copies of the model stay identical.
-// The sum runs in buckets of a few MB, all started as non-blocking
-// MPI_Iallreduce calls and then awaited together, so the buckets of a large
-// gradient arena are in flight at once. (Starting each layer's bucket during
-// backward, as soon as that layer's gradients are final, would also hide the
-// communication behind computation; that is not done yet.)
+// The trainer starts the sum of each block's gradients (a non-blocking
+// MPI_Iallreduce, in buckets of a few MB) as soon as backward has finished that
+// block, so the communication of the upper blocks runs while the lower ones still
+// compute; it waits for all of them before the optimizer step.
 //
 // Use it from a program (link the coconut::mpi CMake target):
 //
@@ -21,7 +20,9 @@
 
 #include <mpi.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -55,8 +56,22 @@ class MpiWorld final : public Collective {
     MPI_Allreduce(&x, &out, 1, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
     return out;
   }
-  void sum_in_place(float* data, Index n) override { bucketed_sum(data, n, MPI_FLOAT); }
-  void sum_in_place(double* data, Index n) override { bucketed_sum(data, n, MPI_DOUBLE); }
+  void sum_in_place(float* data, Index n) override {
+    start(data, n, MPI_FLOAT);
+    finish_sums();
+  }
+  void sum_in_place(double* data, Index n) override {
+    start(data, n, MPI_DOUBLE);
+    finish_sums();
+  }
+  // Open MPI moves a non-blocking collective forward only inside MPI calls, so
+  // each new start also tests the sums in flight (one per block of backward).
+  void start_sum(float* data, Index n) override { start(data, n, MPI_FLOAT); }
+  void start_sum(double* data, Index n) override { start(data, n, MPI_DOUBLE); }
+  void finish_sums() override {
+    MPI_Waitall(int(requests_.size()), requests_.data(), MPI_STATUSES_IGNORE);
+    requests_.clear();
+  }
   void broadcast(float* data, Index n) override { chunked_bcast(data, n, MPI_FLOAT); }
   void broadcast(double* data, Index n) override { chunked_bcast(data, n, MPI_DOUBLE); }
   void barrier() override { MPI_Barrier(MPI_COMM_WORLD); }
@@ -71,15 +86,15 @@ class MpiWorld final : public Collective {
 
  private:
   template <class T>
-  void bucketed_sum(T* data, Index n, MPI_Datatype type) {
+  void start(T* data, Index n, MPI_Datatype type) {
     const Index bucket = std::max<Index>(1, Index(bucket_bytes_ / sizeof(T)));
-    std::vector<MPI_Request> requests;
     for (Index first = 0; first < n; first += bucket) {
-      requests.emplace_back();
+      requests_.emplace_back();
       MPI_Iallreduce(MPI_IN_PLACE, data + first, int(std::min(bucket, n - first)), type, MPI_SUM, MPI_COMM_WORLD,
-                     &requests.back());
+                     &requests_.back());
     }
-    MPI_Waitall(int(requests.size()), requests.data(), MPI_STATUSES_IGNORE);
+    int all_done = 0;
+    MPI_Testall(int(requests_.size()), requests_.data(), &all_done, MPI_STATUSES_IGNORE);
   }
 
   template <class T>
@@ -91,6 +106,7 @@ class MpiWorld final : public Collective {
 
   std::size_t bucket_bytes_;
   int rank_ = 0, size_ = 1;
+  std::vector<MPI_Request> requests_;  // sums in flight
 };
 
 }  // namespace coconut

@@ -26,6 +26,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -226,8 +227,11 @@ class GPT {
   const T* d_input_embedding(Index b, Index t) const { return row(dembed_, b, t); }
 
   // Backward over positions [s, e). Ranges go in the reverse order of forward.
-  // Accumulates into the parameter gradients.
-  void backward(Index s, Index e) {
+  // Accumulates into the parameter gradients. `block_done(l)`, if given, is called
+  // as soon as block l's parameter gradients of this range are added: in the last
+  // range's backward they are final, and data-parallel training starts summing
+  // them across processes while the blocks below are still computing.
+  void backward(Index s, Index e, const std::function<void(Index)>& block_done = {}) {
     check_range(s, e);
     const Index n = (e - s) * B_, r = s * B_;
     const T* wte = params_.ptr("wte");
@@ -244,6 +248,7 @@ class GPT {
       const T* in = l ? blocks_[l - 1].out : encoded_;
       nn::block_backward(layer_params(params_, l), layer_params(grads_, l), blocks_[l], block_grads_[l], dres_, in, d,
                          s, e);
+      if (block_done) block_done(l);
     }
     // Embeddings: the residual stream's gradient is the input embedding's (and wpe's).
     T* dwpe = grads_.ptr("wpe");

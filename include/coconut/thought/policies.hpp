@@ -15,6 +15,9 @@
 //     T loss = policy.forward(model, batch, latent_id);
 //     policy.backward(model);   // gradients into model.grads(), accumulated
 //
+// backward(model, block_done) passes `block_done` to the model's last backward
+// pass, the one after which each block's gradients are final (see GPT::backward).
+//
 // The Coconut loop (see ../shared/COCONUT.md, "Forward with n latents"): with r the
 // first latent position (aligned across rows by left padding) and n the most
 // latents of any row, it runs n + 1 passes:
@@ -30,6 +33,7 @@
 // key/value gradients reach earlier positions through the model's KV cache.
 #pragma once
 
+#include <functional>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -83,9 +87,9 @@ struct SinglePass {
     return model.loss();
   }
   template <class Model>
-  void backward(Model& model) {
+  void backward(Model& model, const std::function<void(Index)>& block_done = {}) {
     model.start_backward();
-    model.backward(0, model.seq_len());
+    model.backward(0, model.seq_len(), block_done);
   }
 };
 
@@ -128,10 +132,10 @@ class ContinuousThought {
   }
 
   template <class Model>
-  void backward(Model& model) {
+  void backward(Model& model, const std::function<void(Index)>& block_done = {}) {
     model.start_backward();
     for (std::size_t i = plan_.passes.size(); i-- > 0;) {
-      model.backward(plan_.passes[i].first, plan_.passes[i].second);
+      model.backward(plan_.passes[i].first, plan_.passes[i].second, i == 0 ? block_done : nullptr);
       if (i >= 1) route_thought_gradients(model, plan_, Index(i));
     }
   }

@@ -20,6 +20,11 @@ class Collective {
   virtual double sum(double x) = 0;                      // over all ranks
   virtual void sum_in_place(float* data, Index n) = 0;   // element-wise, every rank gets the result
   virtual void sum_in_place(double* data, Index n) = 0;
+  // Non-blocking sums: start_sum begins summing `data` in place; the result is
+  // there after finish_sums(), which waits for every sum started.
+  virtual void start_sum(float* data, Index n) = 0;
+  virtual void start_sum(double* data, Index n) = 0;
+  virtual void finish_sums() = 0;
   virtual void broadcast(float* data, Index n) = 0;      // from rank 0
   virtual void broadcast(double* data, Index n) = 0;
   virtual void barrier() = 0;

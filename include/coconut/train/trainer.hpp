@@ -283,27 +283,52 @@ class Trainer {
 
   // Forward and backward of this rank's rows; with several ranks, gradients are
   // rescaled to the global token count and summed, so every rank holds the
-  // gradient of the mean loss over the whole global batch.
+  // gradient of the mean loss over the whole global batch. Each block's sum starts
+  // as soon as backward has finished the block; the embeddings and the final
+  // LayerNorm, whose gradients are final last, go at the end.
   StepResult train_step(Policy& policy, const std::vector<const Sequence*>& rows) {
     double loss = 0, count = 0, tokens = 0;
     model_.zero_grad();
-    if (!rows.empty()) {  // the last global batch may leave a rank without rows
+    const bool has_rows = !rows.empty();  // the last global batch may leave a rank without rows
+    if (has_rows) {
       const Batch batch = collate(rows, special_);
       loss = double(policy.forward(model_, batch, special_.latent));
-      policy.backward(model_);
       count = double(model_.counted_targets());
       tokens = double(batch.B * batch.T);
     }
-    if (ranks() > 1) {
+    if (ranks() == 1) {
+      if (has_rows) policy.backward(model_);
+    } else {
       const double total = group_->sum(count);
       const T scale = total > 0 ? T(count / total) : T(0);
-      for (T& g : model_.grads().span()) g *= scale;
-      group_->sum_in_place(model_.grads().data(), model_.grads().size());
+      T* grads = model_.grads().data();
+      const auto share = [&](std::pair<Index, Index> range) {  // [first, last) of the arena
+        for (Index i = range.first; i < range.second; ++i) grads[i] *= scale;
+        group_->start_sum(grads + range.first, range.second - range.first);
+      };
+      // Every rank starts the same sums in the same order, rows or not.
+      if (has_rows) policy.backward(model_, [&](Index l) { share(block_ranges_[l]); });
+      else
+        for (Index l = Model::L - 1; l >= 0; --l) share(block_ranges_[l]);
+      share({0, block_ranges_.front().first});
+      share({block_ranges_.back().second, model_.grads().size()});
+      group_->finish_sums();
       loss = group_->sum(loss * count) / std::max(total, 1.0);
       tokens = group_->sum(tokens);
     }
     if (cfg_.grad_clip > 0) clip_grad_norm(model_.grads(), cfg_.grad_clip);
     return {loss, long(tokens)};
+  }
+
+  // [first, last) of each block's parameters in the arena (they are contiguous).
+  static std::vector<std::pair<Index, Index>> block_ranges(const Layout& layout) {
+    std::vector<std::pair<Index, Index>> ranges(Model::L, {layout.size(), 0});
+    for (const auto& e : layout.entries()) {
+      if (!e.name.starts_with("h.")) continue;
+      auto& r = ranges[std::stoi(e.name.substr(2))];
+      r = {std::min(r.first, e.offset), std::max(r.second, e.offset + e.size)};
+    }
+    return ranges;
   }
 
   AdamWConfig adamw_config() const {
@@ -327,6 +352,7 @@ class Trainer {
 
   Model& model_;
   Collective* group_ = nullptr;
+  std::vector<std::pair<Index, Index>> block_ranges_ = block_ranges(model_.params().layout());
   TrainConfig cfg_;
   SpecialTokens special_;
   int marker_;
