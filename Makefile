@@ -24,8 +24,9 @@ demo: configure
 test: build
 	cd $(BUILD) && ctest --output-on-failure
 
-# Builds and runs the benchmark programs in bench/.
+# Builds and runs the benchmark programs in bench/ (against Debian's PyTorch).
 bench: configure
+	@bash cmake/install-deps.sh python3-torch
 	cmake --build $(BUILD) -j $(JOBS) --target bench
 
 # GPT-2's tokenizer files (encoder.json = vocab.json, vocab.bpe = merges.txt) from

@@ -13,6 +13,7 @@ packages=(
   nlohmann-json3-dev        # data sets (JSON files of samples)
   libopenmpi-dev openmpi-bin  # data-parallel training (coconut::mpi) and its tests
   ccache                    # faster rebuilds (optional, used when present)
+  libopenblas-dev           # bench only: OpenBLAS for bench_matmul and PyTorch's BLAS (the library never uses it)
   "$@"
 )
 

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "coconut/kernels/matmul.hpp"
+#include "coconut/kernels/parallel.hpp"
 #include "coconut/kernels/softmax.hpp"
 
 namespace coconut::kernels {
@@ -162,41 +163,42 @@ template <class T>
 using StridedMap = Eigen::Map<Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>, 0, Eigen::OuterStride<>>;
 }
 
-// The same as the reference, one (row, head) at a time as small GEMMs, heads in parallel.
+// The same as the reference, one (row, head) at a time as small GEMMs, heads in
+// parallel when the work pays for it (parallel.hpp).
 template <class T>
 void attention_forward(T* out, T* att, const T* q, const T* k, const T* v, const std::uint8_t* mask,
                        const AttentionShape& d, Index s, Index e) {
   const T scale = T(1) / std::sqrt(T(d.hs));
   const Index n = e - s;
   if (n <= 0) return;
-#pragma omp parallel for collapse(2) if (d.B * d.NH > 1 && n * e * d.hs > 4096)
-  for (Index b = 0; b < d.B; ++b)
-    for (Index h = 0; h < d.NH; ++h) {
-      const Index ho = d.head_offset(b, h);
-      detail::StridedMap<T> A(att + d.att_offset(b, h) + s * d.T, n, e, Eigen::OuterStride<>(d.T));
-      A.noalias() = ConstMatrixMap<T>(q + ho + s * d.hs, n, d.hs) * ConstMatrixMap<T>(k + ho, e, d.hs).transpose();
-      const std::uint8_t* m = mask + b * d.T;
-      for (Index r = 0; r < n; ++r) {
-        const Index t = s + r;
-        T* a = att + d.att_offset(b, h) + t * d.T;
-        if (!m[t]) {
-          std::fill(a, a + d.T, T(0));
-          continue;
-        }
-        T mx = -INFINITY;
-        for (Index j = 0; j <= t; ++j)
-          if (m[j]) mx = std::max(mx, a[j] * scale);
-        T sum = 0;
-        for (Index j = 0; j <= t; ++j) {
-          a[j] = m[j] ? std::exp(a[j] * scale - mx) : T(0);
-          sum += a[j];
-        }
-        const T inv = T(1) / sum;
-        for (Index j = 0; j <= t; ++j) a[j] *= inv;
-        std::fill(a + t + 1, a + d.T, T(0));
+  const int threads = threads_for(2.0 * d.B * d.NH * n * e * d.hs, kGemmWorkPerThread);
+  parallel_for(d.B * d.NH, threads, [&](Index bh) {
+    const Index b = bh / d.NH, h = bh % d.NH;
+    const Index ho = d.head_offset(b, h);
+    detail::StridedMap<T> A(att + d.att_offset(b, h) + s * d.T, n, e, Eigen::OuterStride<>(d.T));
+    A.noalias() = ConstMatrixMap<T>(q + ho + s * d.hs, n, d.hs) * ConstMatrixMap<T>(k + ho, e, d.hs).transpose();
+    const std::uint8_t* m = mask + b * d.T;
+    for (Index r = 0; r < n; ++r) {
+      const Index t = s + r;
+      T* a = att + d.att_offset(b, h) + t * d.T;
+      if (!m[t]) {
+        std::fill(a, a + d.T, T(0));
+        continue;
       }
-      MatrixMap<T>(out + ho + s * d.hs, n, d.hs).noalias() = A * ConstMatrixMap<T>(v + ho, e, d.hs);
+      T mx = -INFINITY;
+      for (Index j = 0; j <= t; ++j)
+        if (m[j]) mx = std::max(mx, a[j] * scale);
+      T sum = 0;
+      for (Index j = 0; j <= t; ++j) {
+        a[j] = m[j] ? std::exp(a[j] * scale - mx) : T(0);
+        sum += a[j];
+      }
+      const T inv = T(1) / sum;
+      for (Index j = 0; j <= t; ++j) a[j] *= inv;
+      std::fill(a + t + 1, a + d.T, T(0));
     }
+    MatrixMap<T>(out + ho + s * d.hs, n, d.hs).noalias() = A * ConstMatrixMap<T>(v + ho, e, d.hs);
+  });
 }
 
 template <class T>
@@ -205,23 +207,23 @@ void attention_backward(T* dq, T* dk, T* dv, const T* dout, const T* att, const 
   const T scale = T(1) / std::sqrt(T(d.hs));
   const Index n = e - s;
   if (n <= 0) return;
-#pragma omp parallel for collapse(2) if (d.B * d.NH > 1 && n * e * d.hs > 4096)
-  for (Index b = 0; b < d.B; ++b)
-    for (Index h = 0; h < d.NH; ++h) {
-      const Index ho = d.head_offset(b, h);
-      using Matrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-      Eigen::Map<const Matrix, 0, Eigen::OuterStride<>> A(att + d.att_offset(b, h) + s * d.T, n, e,
-                                                          Eigen::OuterStride<>(d.T));
-      ConstMatrixMap<T> dY(dout + ho + s * d.hs, n, d.hs);
-      MatrixMap<T>(dv + ho, e, d.hs).noalias() += A.transpose() * dY;
-      // dS = A .* (dA - rowsum(A .* dA)), with dA = dY V^T; probabilities that are
-      // zero (future, padding) give zero here, so the mask needs no second look.
-      Matrix dS = dY * ConstMatrixMap<T>(v + ho, e, d.hs).transpose();
-      const auto dots = (A.array() * dS.array()).rowwise().sum().eval();
-      dS = (A.array() * (dS.array().colwise() - dots)) * scale;
-      MatrixMap<T>(dq + ho + s * d.hs, n, d.hs).noalias() += dS * ConstMatrixMap<T>(k + ho, e, d.hs);
-      MatrixMap<T>(dk + ho, e, d.hs).noalias() += dS.transpose() * ConstMatrixMap<T>(q + ho + s * d.hs, n, d.hs);
-    }
+  const int threads = threads_for(4.0 * d.B * d.NH * n * e * d.hs, kGemmWorkPerThread);
+  parallel_for(d.B * d.NH, threads, [&](Index bh) {
+    const Index b = bh / d.NH, h = bh % d.NH;
+    const Index ho = d.head_offset(b, h);
+    using Matrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+    Eigen::Map<const Matrix, 0, Eigen::OuterStride<>> A(att + d.att_offset(b, h) + s * d.T, n, e,
+                                                        Eigen::OuterStride<>(d.T));
+    ConstMatrixMap<T> dY(dout + ho + s * d.hs, n, d.hs);
+    MatrixMap<T>(dv + ho, e, d.hs).noalias() += A.transpose() * dY;
+    // dS = A .* (dA - rowsum(A .* dA)), with dA = dY V^T; probabilities that are
+    // zero (future, padding) give zero here, so the mask needs no second look.
+    Matrix dS = dY * ConstMatrixMap<T>(v + ho, e, d.hs).transpose();
+    const auto dots = (A.array() * dS.array()).rowwise().sum().eval();
+    dS = (A.array() * (dS.array().colwise() - dots)) * scale;
+    MatrixMap<T>(dq + ho + s * d.hs, n, d.hs).noalias() += dS * ConstMatrixMap<T>(k + ho, e, d.hs);
+    MatrixMap<T>(dk + ho, e, d.hs).noalias() += dS.transpose() * ConstMatrixMap<T>(q + ho + s * d.hs, n, d.hs);
+  });
 }
 
 }  // namespace coconut::kernels

@@ -13,6 +13,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "coconut/kernels/parallel.hpp"
 #include "coconut/kernels/simd.hpp"
 
 namespace coconut::kernels {
@@ -74,30 +75,37 @@ Index crossentropy_forward(T* losses, T* lse, const T* logits, const int* target
   for (Index n = 0; n < N; ++n)
     if (targets[n] != ignore_index) detail::check_target(targets[n], n, V);
   Index count = 0;
-#pragma omp parallel for reduction(+ : count) if (N * V > 16384)
-  for (Index n = 0; n < N; ++n) {
-    const T* x = logits + n * Vp;
-    const T m = simd::max(x, V);
-    lse[n] = m + std::log(simd::transform_reduce<T>(V, [m](auto a) { return xsimd::exp(a - m); }, x));
-    const bool counts = targets[n] != ignore_index;
-    losses[n] = counts ? lse[n] - x[targets[n]] : T(0);
-    count += counts;
-  }
+  for (Index n = 0; n < N; ++n) count += targets[n] != ignore_index;
+  auto rows = [=](Index n0, Index n1) {
+    for (Index n = n0; n < n1; ++n) {
+      const T* x = logits + n * Vp;
+      const T m = simd::max(x, V);
+      lse[n] = m + std::log(simd::transform_reduce<T>(V, [m](auto a) { return xsimd::exp(a - m); }, x));
+      losses[n] = targets[n] != ignore_index ? lse[n] - x[targets[n]] : T(0);
+    }
+  };
+  const int threads = threads_for(8.0 * N * V, kElementWorkPerThread);  // exp: ~8 operations
+  if (threads > 1) parallel_blocks(N, 8, threads, rows);
+  else rows(0, N);
   return count;
 }
 
 template <class T>
 void crossentropy_backward(T* dlogits, const T* logits, const T* lse, const int* targets, T scale, Index N, Index V,
                            Index Vp, int ignore_index = kIgnoreIndex) {
-#pragma omp parallel for if (N * V > 16384)
-  for (Index n = 0; n < N; ++n) {
-    if (targets[n] == ignore_index) continue;
-    const T l = lse[n];
-    simd::transform(
-        dlogits + n * Vp, V, [l, scale](auto d, auto a) { return d + scale * xsimd::exp(a - l); }, dlogits + n * Vp,
-        logits + n * Vp);
-    dlogits[n * Vp + targets[n]] -= scale;
-  }
+  auto rows = [=](Index n0, Index n1) {
+    for (Index n = n0; n < n1; ++n) {
+      if (targets[n] == ignore_index) continue;
+      const T l = lse[n];
+      simd::transform(
+          dlogits + n * Vp, V, [l, scale](auto d, auto a) { return d + scale * xsimd::exp(a - l); }, dlogits + n * Vp,
+          logits + n * Vp);
+      dlogits[n * Vp + targets[n]] -= scale;
+    }
+  };
+  const int threads = threads_for(8.0 * N * V, kElementWorkPerThread);
+  if (threads > 1) parallel_blocks(N, 8, threads, rows);
+  else rows(0, N);
 }
 
 }  // namespace coconut::kernels

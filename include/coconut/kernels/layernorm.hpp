@@ -6,6 +6,7 @@
 
 #include <cmath>
 
+#include "coconut/kernels/parallel.hpp"
 #include "coconut/kernels/simd.hpp"
 
 namespace coconut::kernels {
@@ -60,16 +61,20 @@ void layernorm_backward(T* dinp, T* dweight, T* dbias, const T* dout, const T* i
 
 template <class T>
 void layernorm_forward(T* out, T* mean, T* rstd, const T* inp, const T* weight, const T* bias, Index N, Index C) {
-#pragma omp parallel for if (N * C > 16384)
-  for (Index n = 0; n < N; ++n) {
-    const T* x = inp + n * C;
-    const T m = simd::transform_reduce<T>(C, [](auto a) { return a; }, x) / T(C);
-    const T v = simd::transform_reduce<T>(C, [m](auto a) { return (a - m) * (a - m); }, x) / T(C);
-    const T s = T(1) / std::sqrt(v + T(kLayerNormEps));
-    simd::transform(out + n * C, C, [m, s](auto a, auto w, auto b) { return (a - m) * s * w + b; }, x, weight, bias);
-    mean[n] = m;
-    rstd[n] = s;
-  }
+  auto rows = [=](Index n0, Index n1) {
+    for (Index n = n0; n < n1; ++n) {
+      const T* x = inp + n * C;
+      const T m = simd::transform_reduce<T>(C, [](auto a) { return a; }, x) / T(C);
+      const T v = simd::transform_reduce<T>(C, [m](auto a) { return (a - m) * (a - m); }, x) / T(C);
+      const T s = T(1) / std::sqrt(v + T(kLayerNormEps));
+      simd::transform(out + n * C, C, [m, s](auto a, auto w, auto b) { return (a - m) * s * w + b; }, x, weight, bias);
+      mean[n] = m;
+      rstd[n] = s;
+    }
+  };
+  const int threads = threads_for(4.0 * N * C, kElementWorkPerThread);
+  if (threads > 1) parallel_blocks(N, 8, threads, rows);
+  else rows(0, N);
 }
 
 // Accumulates, as the reference does.
@@ -77,23 +82,27 @@ template <class T>
 void layernorm_backward(T* dinp, T* dweight, T* dbias, const T* dout, const T* inp, const T* weight, const T* mean,
                         const T* rstd, Index N, Index C) {
   // dinp: rows are independent, so they run in parallel.
-#pragma omp parallel for if (N * C > 16384)
-  for (Index n = 0; n < N; ++n) {
-    const T* x = inp + n * C;
-    const T* dy = dout + n * C;
-    const T m = mean[n], s = rstd[n];
-    const T dnorm_mean = simd::transform_reduce<T>(C, [](auto w, auto d) { return w * d; }, weight, dy) / T(C);
-    const T dnorm_norm_mean =
-        simd::transform_reduce<T>(C, [m, s](auto w, auto d, auto a) { return w * d * (a - m) * s; }, weight, dy, x) /
-        T(C);
-    T* dx = dinp + n * C;
-    simd::transform(
-        dx, C,
-        [m, s, dnorm_mean, dnorm_norm_mean](auto acc, auto w, auto d, auto a) {
-          return acc + (w * d - dnorm_mean - (a - m) * s * dnorm_norm_mean) * s;
-        },
-        dx, weight, dy, x);
-  }
+  auto rows = [=](Index n0, Index n1) {
+    for (Index n = n0; n < n1; ++n) {
+      const T* x = inp + n * C;
+      const T* dy = dout + n * C;
+      const T m = mean[n], s = rstd[n];
+      const T dnorm_mean = simd::transform_reduce<T>(C, [](auto w, auto d) { return w * d; }, weight, dy) / T(C);
+      const T dnorm_norm_mean =
+          simd::transform_reduce<T>(C, [m, s](auto w, auto d, auto a) { return w * d * (a - m) * s; }, weight, dy, x) /
+          T(C);
+      T* dx = dinp + n * C;
+      simd::transform(
+          dx, C,
+          [m, s, dnorm_mean, dnorm_norm_mean](auto acc, auto w, auto d, auto a) {
+            return acc + (w * d - dnorm_mean - (a - m) * s * dnorm_norm_mean) * s;
+          },
+          dx, weight, dy, x);
+    }
+  };
+  const int threads = threads_for(6.0 * N * C, kElementWorkPerThread);
+  if (threads > 1) parallel_blocks(N, 8, threads, rows);
+  else rows(0, N);
   // dweight, dbias: sums over rows.
   for (Index n = 0; n < N; ++n) {
     const T m = mean[n], s = rstd[n];

@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "coconut/kernels/parallel.hpp"
 #include "coconut/kernels/simd.hpp"
 
 namespace coconut::kernels {
@@ -35,8 +36,12 @@ inline void softmax_row(T* out, const T* x, Index len) {
 
 template <class T>
 void softmax_forward(T* out, const T* inp, Index N, Index len, Index stride) {
-#pragma omp parallel for if (N * len > 16384)
-  for (Index n = 0; n < N; ++n) softmax_row(out + n * stride, inp + n * stride, len);
+  auto rows = [=](Index n0, Index n1) {
+    for (Index n = n0; n < n1; ++n) softmax_row(out + n * stride, inp + n * stride, len);
+  };
+  const int threads = threads_for(8.0 * N * len, kElementWorkPerThread);  // exp: ~8 operations
+  if (threads > 1) parallel_blocks(N, 8, threads, rows);
+  else rows(0, N);
 }
 
 }  // namespace coconut::kernels
