@@ -36,7 +36,6 @@ int main(int argc, char** argv) {
     if (!std::strcmp(argv[i], "--steps")) steps = std::atoi(argv[i + 1]);
   }
   omp_set_num_threads(threads);
-  Eigen::setNbThreads(threads);
 
   GPT<Mini> model;
   model.init(0);

@@ -450,8 +450,7 @@ Score run_method(const Options& o, Collective* group, const std::string& name, c
 int run(const Options& o, Collective* group) {
   const bool root = !group || group->is_root();
   if (o.threads > 0) {
-    omp_set_num_threads(o.threads);
-    Eigen::setNbThreads(o.threads);
+    omp_set_num_threads(o.threads);  // not Eigen::setNbThreads: see kernels/parallel.hpp
   }
   const TaskData data = load_task(o);
   const RunTokenizer tok =
