@@ -129,12 +129,12 @@ class GPT {
 
   // ---- a batch --------------------------------------------------------------------
 
-  // Takes the batch's inputs; allocates activation buffers when its shape is new
-  // (and only then: the same shape reuses them across passes and steps).
+  // Takes the batch's inputs. Activation buffers are allocated for B rows and a
+  // capacity of positions (rounded up to 32); a batch with the same B that fits
+  // reuses them across passes and steps (batches of one data set differ in length
+  // by a few tokens), anything else allocates anew.
   void set_batch(const Batch& batch) {
     check_batch(batch);
-    // Buffers have room for `capacity_` positions; a batch that fits reuses them
-    // (batches of one data set differ in length by a few tokens each step).
     if (batch.B != B_ || batch.T > capacity_)
       allocate(batch.B, std::min<Index>(maxT, (batch.T + 31) / 32 * 32));
     T_ = batch.T;
