@@ -213,6 +213,7 @@ class GPT {
   // d(loss)/d(logits) for every position, and a clean slate for the activation
   // gradients. Call after loss(), before the first backward().
   void start_backward() {
+    if (!grad_acts_bound_) allocate_gradients();  // generation never gets here
     grad_acts_.zero();
     const T scale = counted_ ? T(1) / T(counted_) : T(0);
     kernels::crossentropy_backward(dlogits_, logits_, lse_, targets_.data(), scale, T_ * B_, V, Vp);
@@ -221,10 +222,16 @@ class GPT {
   // Gradient of the loss with respect to the hidden state of (b, t). backward()
   // adds the LM head's share; a caller that used this hidden state elsewhere
   // (as the next input embedding) adds that share before backward reaches (b, t).
-  T* d_hidden(Index b, Index t) { return row(dhidden_, b, t); }
+  T* d_hidden(Index b, Index t) {
+    require_backward("d_hidden");
+    return row(dhidden_, b, t);
+  }
   // Gradient with respect to the input embedding of (b, t), valid after the backward
   // of the range holding (b, t).
-  const T* d_input_embedding(Index b, Index t) const { return row(dembed_, b, t); }
+  const T* d_input_embedding(Index b, Index t) const {
+    require_backward("d_input_embedding");
+    return row(dembed_, b, t);
+  }
 
   // Backward over positions [s, e). Ranges go in the reverse order of forward.
   // Accumulates into the parameter gradients. `block_done(l)`, if given, is called
@@ -233,6 +240,7 @@ class GPT {
   // them across processes while the blocks below are still computing.
   void backward(Index s, Index e, const std::function<void(Index)>& block_done = {}) {
     check_range(s, e);
+    require_backward("backward");
     const Index n = (e - s) * B_, r = s * B_;
     const T* wte = params_.ptr("wte");
     T* dwte = grads_.ptr("wte");
@@ -292,6 +300,10 @@ class GPT {
       }
   }
 
+  void require_backward(const char* what) const {
+    if (!grad_acts_bound_) throw std::logic_error(std::string("GPT::") + what + ": call start_backward() first");
+  }
+
   void check_range(Index s, Index e) const {
     if (s < 0 || e > T_ || s >= e)
       throw std::out_of_range("GPT: position range [" + std::to_string(s) + ", " + std::to_string(e) +
@@ -322,6 +334,37 @@ class GPT {
     acts.add("logits", {T_len, B, Vp}).add("losses", {T_len, B}).add("lse", {T_len, B});
     acts_.reset(std::move(acts));
 
+    grad_acts_bound_ = false;  // activation gradients: at the first backward of this shape
+    grad_acts_.reset(Layout(sizeof(T)));
+
+    blocks_.clear();
+    block_grads_.clear();
+    for (Index l = 0; l < L; ++l) {
+      const std::string h = "h." + std::to_string(l) + ".";
+      auto a = [&](const char* name) { return acts_.ptr(h + name); };
+      blocks_.push_back({a("ln_1"), a("ln_1.mean"), a("ln_1.rstd"), a("qkv"), a("q"), a("k"), a("v"), a("att"),
+                         a("atty"), a("attn_y"), a("attn_proj"), a("res_attn"), a("ln_2"), a("ln_2.mean"),
+                         a("ln_2.rstd"), a("fc"), a("fc_gelu"), a("mlp_proj"), a("out")});
+    }
+    embed_ = acts_.ptr("embed");
+    encoded_ = acts_.ptr("encoded");
+    hidden_ = acts_.ptr("ln_f");
+    lnf_mean_ = acts_.ptr("ln_f.mean");
+    lnf_rstd_ = acts_.ptr("ln_f.rstd");
+    logits_ = acts_.ptr("logits");
+    losses_ = acts_.ptr("losses");
+    lse_ = acts_.ptr("lse");
+    tokens_.assign(N, 0);
+    positions_.assign(N, 0);
+    targets_.assign(N, kernels::kIgnoreIndex);
+    overridden_.assign(N, 0);
+    mask_.assign(N, 1);
+  }
+
+  // The activation gradients of the current shape, allocated by the first
+  // backward: inference (generation, evaluation) never needs them.
+  void allocate_gradients() {
+    const Index B = B_, T_len = capacity_, hs = C / NH;
     Layout grads(sizeof(T));
     grads.add("dembed", {T_len, B, C}).add("dres", {T_len, B, C}).add("dhidden", {T_len, B, C});
     grads.add("dlogits", {T_len, B, Vp});
@@ -333,40 +376,24 @@ class GPT {
     grads.add("dln", {T_len, B, C}).add("dfc", {T_len, B, 4 * C}).add("dfc_gelu", {T_len, B, 4 * C});
     grad_acts_.reset(std::move(grads));
 
-    blocks_.clear();
     block_grads_.clear();
     for (Index l = 0; l < L; ++l) {
       const std::string h = "h." + std::to_string(l) + ".";
-      auto a = [&](const char* name) { return acts_.ptr(h + name); };
-      blocks_.push_back({a("ln_1"), a("ln_1.mean"), a("ln_1.rstd"), a("qkv"), a("q"), a("k"), a("v"), a("att"),
-                         a("atty"), a("attn_y"), a("attn_proj"), a("res_attn"), a("ln_2"), a("ln_2.mean"),
-                         a("ln_2.rstd"), a("fc"), a("fc_gelu"), a("mlp_proj"), a("out")});
       auto g = [&](const std::string& name) { return grad_acts_.ptr(name); };
       block_grads_.push_back({g(h + "dq"), g(h + "dk"), g(h + "dv"), g("dqkv"), g("datty"), g("dattn_y"), g("dln"),
                               g("dfc"), g("dfc_gelu")});
     }
-    embed_ = acts_.ptr("embed");
-    encoded_ = acts_.ptr("encoded");
-    hidden_ = acts_.ptr("ln_f");
-    lnf_mean_ = acts_.ptr("ln_f.mean");
-    lnf_rstd_ = acts_.ptr("ln_f.rstd");
-    logits_ = acts_.ptr("logits");
-    losses_ = acts_.ptr("losses");
-    lse_ = acts_.ptr("lse");
     dembed_ = grad_acts_.ptr("dembed");
     dres_ = grad_acts_.ptr("dres");
     dhidden_ = grad_acts_.ptr("dhidden");
     dlogits_ = grad_acts_.ptr("dlogits");
-    tokens_.assign(N, 0);
-    positions_.assign(N, 0);
-    targets_.assign(N, kernels::kIgnoreIndex);
-    overridden_.assign(N, 0);
-    mask_.assign(N, 1);
+    grad_acts_bound_ = true;
   }
 
   Arena<T> params_, grads_;
   Arena<T> acts_, grad_acts_;
-  Index B_ = 0, T_ = 0, capacity_ = 0, counted_ = 0;  // rows, positions of this batch, positions allocated
+  Index B_ = 0, T_ = 0, capacity_ = 0, counted_ = 0;
+  bool grad_acts_bound_ = false;  // rows, positions of this batch, positions allocated
   std::vector<int> tokens_, positions_, targets_;  // (T, B)
   std::vector<std::uint8_t> overridden_;           // (T, B) 1 where set_input_embedding was called
   std::vector<std::uint8_t> mask_;                 // (B, T)
