@@ -164,7 +164,12 @@ using StridedMap = Eigen::Map<Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, E
 }
 
 // The same as the reference, one (row, head) at a time as small GEMMs, heads in
-// parallel when the work pays for it (parallel.hpp).
+// parallel when the work pays for it (parallel.hpp). Queries go in blocks of
+// kQueryBlock positions, each against the keys up to its last query only: query t
+// sees keys [0, t], so for a long range this skips most of the masked upper
+// triangle that one (n x e) product would compute and throw away.
+inline constexpr Index kQueryBlock = 64;
+
 template <class T>
 void attention_forward(T* out, T* att, const T* q, const T* k, const T* v, const std::uint8_t* mask,
                        const AttentionShape& d, Index s, Index e) {
@@ -175,29 +180,31 @@ void attention_forward(T* out, T* att, const T* q, const T* k, const T* v, const
   parallel_for(d.B * d.NH, threads, [&](Index bh) {
     const Index b = bh / d.NH, h = bh % d.NH;
     const Index ho = d.head_offset(b, h);
-    detail::StridedMap<T> A(att + d.att_offset(b, h) + s * d.T, n, e, Eigen::OuterStride<>(d.T));
-    A.noalias() = ConstMatrixMap<T>(q + ho + s * d.hs, n, d.hs) * ConstMatrixMap<T>(k + ho, e, d.hs).transpose();
     const std::uint8_t* m = mask + b * d.T;
-    for (Index r = 0; r < n; ++r) {
-      const Index t = s + r;
-      T* a = att + d.att_offset(b, h) + t * d.T;
-      if (!m[t]) {
-        std::fill(a, a + d.T, T(0));
-        continue;
+    for (Index r0 = s; r0 < e; r0 += kQueryBlock) {
+      const Index r1 = std::min(e, r0 + kQueryBlock), nb = r1 - r0;  // queries [r0, r1), keys [0, r1)
+      detail::StridedMap<T> A(att + d.att_offset(b, h) + r0 * d.T, nb, r1, Eigen::OuterStride<>(d.T));
+      A.noalias() = ConstMatrixMap<T>(q + ho + r0 * d.hs, nb, d.hs) * ConstMatrixMap<T>(k + ho, r1, d.hs).transpose();
+      for (Index t = r0; t < r1; ++t) {
+        T* a = att + d.att_offset(b, h) + t * d.T;
+        if (!m[t]) {
+          std::fill(a, a + d.T, T(0));
+          continue;
+        }
+        T mx = -INFINITY;
+        for (Index j = 0; j <= t; ++j)
+          if (m[j]) mx = std::max(mx, a[j] * scale);
+        T sum = 0;
+        for (Index j = 0; j <= t; ++j) {
+          a[j] = m[j] ? std::exp(a[j] * scale - mx) : T(0);
+          sum += a[j];
+        }
+        const T inv = T(1) / sum;
+        for (Index j = 0; j <= t; ++j) a[j] *= inv;
+        std::fill(a + t + 1, a + d.T, T(0));
       }
-      T mx = -INFINITY;
-      for (Index j = 0; j <= t; ++j)
-        if (m[j]) mx = std::max(mx, a[j] * scale);
-      T sum = 0;
-      for (Index j = 0; j <= t; ++j) {
-        a[j] = m[j] ? std::exp(a[j] * scale - mx) : T(0);
-        sum += a[j];
-      }
-      const T inv = T(1) / sum;
-      for (Index j = 0; j <= t; ++j) a[j] *= inv;
-      std::fill(a + t + 1, a + d.T, T(0));
+      MatrixMap<T>(out + ho + r0 * d.hs, nb, d.hs).noalias() = A * ConstMatrixMap<T>(v + ho, r1, d.hs);
     }
-    MatrixMap<T>(out + ho + s * d.hs, n, d.hs).noalias() = A * ConstMatrixMap<T>(v + ho, e, d.hs);
   });
 }
 
@@ -212,17 +219,20 @@ void attention_backward(T* dq, T* dk, T* dv, const T* dout, const T* att, const 
     const Index b = bh / d.NH, h = bh % d.NH;
     const Index ho = d.head_offset(b, h);
     using Matrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-    Eigen::Map<const Matrix, 0, Eigen::OuterStride<>> A(att + d.att_offset(b, h) + s * d.T, n, e,
-                                                        Eigen::OuterStride<>(d.T));
-    ConstMatrixMap<T> dY(dout + ho + s * d.hs, n, d.hs);
-    MatrixMap<T>(dv + ho, e, d.hs).noalias() += A.transpose() * dY;
-    // dS = A .* (dA - rowsum(A .* dA)), with dA = dY V^T; probabilities that are
-    // zero (future, padding) give zero here, so the mask needs no second look.
-    Matrix dS = dY * ConstMatrixMap<T>(v + ho, e, d.hs).transpose();
-    const auto dots = (A.array() * dS.array()).rowwise().sum().eval();
-    dS = (A.array() * (dS.array().colwise() - dots)) * scale;
-    MatrixMap<T>(dq + ho + s * d.hs, n, d.hs).noalias() += dS * ConstMatrixMap<T>(k + ho, e, d.hs);
-    MatrixMap<T>(dk + ho, e, d.hs).noalias() += dS.transpose() * ConstMatrixMap<T>(q + ho + s * d.hs, n, d.hs);
+    for (Index r0 = s; r0 < e; r0 += kQueryBlock) {
+      const Index r1 = std::min(e, r0 + kQueryBlock), nb = r1 - r0;  // queries [r0, r1), keys [0, r1)
+      Eigen::Map<const Matrix, 0, Eigen::OuterStride<>> A(att + d.att_offset(b, h) + r0 * d.T, nb, r1,
+                                                          Eigen::OuterStride<>(d.T));
+      ConstMatrixMap<T> dY(dout + ho + r0 * d.hs, nb, d.hs);
+      MatrixMap<T>(dv + ho, r1, d.hs).noalias() += A.transpose() * dY;
+      // dS = A .* (dA - rowsum(A .* dA)), with dA = dY V^T; probabilities that are
+      // zero (future, padding) give zero here, so the mask needs no second look.
+      Matrix dS = dY * ConstMatrixMap<T>(v + ho, r1, d.hs).transpose();
+      const auto dots = (A.array() * dS.array()).rowwise().sum().eval();
+      dS = (A.array() * (dS.array().colwise() - dots)) * scale;
+      MatrixMap<T>(dq + ho + r0 * d.hs, nb, d.hs).noalias() += dS * ConstMatrixMap<T>(k + ho, r1, d.hs);
+      MatrixMap<T>(dk + ho, r1, d.hs).noalias() += dS.transpose() * ConstMatrixMap<T>(q + ho + r0 * d.hs, nb, d.hs);
+    }
   });
 }
 
