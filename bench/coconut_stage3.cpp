@@ -32,14 +32,7 @@ int main(int argc, char** argv) {
   bench::write_params(params_file, model.params());
 
   const auto times = bench::time_steps(step, o.steps, o.warmup);
-  bench::Report r;
-  r.name = "coconut_stage3";
-  r.ours_ms = bench::median(times);
-  r.ours_min_ms = *std::min_element(times.begin(), times.end());
-  r.ours_rss_mb = bench::peak_rss_mb();
-  r.ours_loss = first_loss;
-  r.steps = o.steps;
-  r.threads = o.threads;
+  const bench::Report r = bench::training_report("coconut_stage3", times, first_loss, o);
   std::printf("coconut_stage3: config small, B=%ld, T=%ld, 3 thoughts (%zu passes)\n", long(B), long(batch.T),
               policy.plan().passes.size());
   const auto theirs =

@@ -272,6 +272,20 @@ struct Report {
   int steps = 0, threads = 0;
 };
 
+// Our side of a report from the timed steps of a training workload.
+inline Report training_report(const std::string& name, const std::vector<double>& times, double first_loss,
+                              const Options& o) {
+  Report r;
+  r.name = name;
+  r.ours_ms = median(times);
+  r.ours_min_ms = *std::min_element(times.begin(), times.end());
+  r.ours_rss_mb = peak_rss_mb();
+  r.ours_loss = first_loss;
+  r.steps = o.steps;
+  r.threads = o.threads;
+  return r;
+}
+
 inline void print_report(Report ours, const std::vector<ReferenceResult>& theirs) {
   ours.name += kVariant;
   const bool rate = ours.unit == "tokens/s";

@@ -46,14 +46,7 @@ int main(int argc, char** argv) {
   }
 
   const auto times = bench::time_steps(step, o.steps, o.warmup);
-  bench::Report r;
-  r.name = BENCH_NAME;
-  r.ours_ms = bench::median(times);
-  r.ours_min_ms = *std::min_element(times.begin(), times.end());
-  r.ours_rss_mb = bench::peak_rss_mb();
-  r.ours_loss = first_loss;
-  r.steps = o.steps;
-  r.threads = o.threads;
+  const bench::Report r = bench::training_report(BENCH_NAME, times, first_loss, o);
   std::printf("%s: config %s, B=%ld, T=%ld, %ld parameters\n", BENCH_NAME, std::string(Config::name).c_str(), long(B),
               long(T), long(model.params().size()));
   const auto theirs = bench::run_references(o, args);
