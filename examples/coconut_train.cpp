@@ -440,7 +440,7 @@ Score run_method(const Options& o, Collective* group, const std::string& name, c
     if (o.task == "prosqa") {
       double chose = 0;
       for (std::size_t i = 0; i < test.size(); ++i)
-        chose += prosqa_choice(data.test[i], answer_text(decode_output(tok, r.generated[i], special))) > 0;
+        chose += prosqa_choice(data.test[i], reference_answer(decode_output(tok, r.generated[i], special))) > 0;
       score.choice = chose / double(test.size());
     }
   });

@@ -29,6 +29,8 @@
 #include <utility>
 #include <vector>
 
+#include "coconut/io/atomic_file.hpp"
+
 namespace coconut {
 
 struct Sample {
@@ -133,22 +135,6 @@ inline Sample read_sample(const nlohmann::json& j, const std::string& where) {
   check_node("target", s.target);
   check_node("neg_target", s.neg_target);
   return s;
-}
-
-// Writes `text` to `path + ".tmp"` and renames it over `path`: readers see the old
-// file or the whole new one, never a partial write.
-inline void write_atomically(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw std::runtime_error(tmp + ": cannot open for writing");
-    out.write(text.data(), std::streamsize(text.size()));
-    out.flush();
-    if (!out) throw std::runtime_error(tmp + ": write failed");
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) throw std::runtime_error(path + ": cannot rename " + tmp + " into place: " + ec.message());
 }
 
 inline nlohmann::json to_json(const Sample& s) {

@@ -67,14 +67,6 @@ inline int prosqa_choice(const Sample& s, const std::string& answer_text) {
   return target == distractor ? 0 : (target ? 1 : -1);
 }
 
-// The text after the last '#' of a decoded output, stripped.
-inline std::string answer_text(const std::string& decoded) {
-  const auto hash = decoded.rfind('#');
-  std::string a = hash == std::string::npos ? decoded : decoded.substr(hash + 1);
-  const auto b = a.find_first_not_of(" \n"), e = a.find_last_not_of(" \n");
-  return b == std::string::npos ? "" : a.substr(b, e - b + 1);
-}
-
 // The answer as the reference reads it from a text: what follows the last '#' (all
 // of it if there is none), commas removed, stripped of white space as Python's
 // str.strip() does for ASCII.

@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "coconut/io/atomic_file.hpp"
 #include "coconut/model/config.hpp"
 
 namespace coconut {
@@ -71,20 +72,11 @@ struct Checkpoint {
 
 // Writes `ckpt` to `path` atomically: a temporary file, flushed, then renamed.
 inline void save_checkpoint(const Checkpoint& ckpt, const std::string& path) {
-  namespace fs = std::filesystem;
-  const fs::path target(path);
-  if (target.has_parent_path()) fs::create_directories(target.parent_path());
-  const fs::path tmp = target.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw std::runtime_error("cannot write checkpoint " + tmp.string());
+  detail::write_file_atomically(path, [&](std::ostream& out) {
     out.write("COCONUT-CKPT", 12);
     cereal::PortableBinaryOutputArchive ar(out);
     ar(kCheckpointFormat, ckpt);
-    out.flush();
-    if (!out) throw std::runtime_error("writing checkpoint " + tmp.string() + " failed (disk full?)");
-  }
-  fs::rename(tmp, target);
+  }, /*make_parents=*/true);
 }
 
 // Reads a checkpoint; if `expected` is given, refuses one written for another model shape.

@@ -36,6 +36,8 @@
 #include <string>
 #include <vector>
 
+#include "coconut/io/atomic_file.hpp"
+
 namespace coconut {
 
 static_assert(std::endian::native == std::endian::little,
@@ -273,29 +275,6 @@ class SafetensorsFile {
 
 // ---- writing ------------------------------------------------------------------------
 
-namespace detail {
-
-// Writes a file through `write` into a temporary beside `path`, then renames it
-// into place: a crash mid-write leaves the previous file intact.
-template <class Writer>
-void write_file_atomically(const std::string& path, Writer&& write) {
-  namespace fs = std::filesystem;
-  const fs::path target(path);
-  if (target.has_parent_path()) fs::create_directories(target.parent_path());
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw std::runtime_error(tmp + ": cannot open for writing");
-    write(out);
-    out.flush();
-    if (!out) throw std::runtime_error(tmp + ": write failed");
-  }
-  std::error_code ec;
-  fs::rename(tmp, target, ec);
-  if (ec) throw std::runtime_error(path + ": cannot rename " + tmp + " into place: " + ec.message());
-}
-
-}  // namespace detail
 
 // One tensor to write: its name, shape and row-major float elements.
 struct SafetensorsEntry {
@@ -330,7 +309,7 @@ inline void write_safetensors(const std::string& path, const std::vector<Safeten
     out.write(text.data(), std::streamsize(text.size()));
     for (const auto& t : tensors)
       out.write(reinterpret_cast<const char*>(t.data.data()), std::streamsize(4 * t.data.size()));
-  });
+  }, /*make_parents=*/true);
 }
 
 }  // namespace coconut
