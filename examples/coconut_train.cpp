@@ -55,9 +55,10 @@ struct Options {
   std::string tokenizer;                   // word or gpt2; empty: gpt2 for gsm8k, word otherwise
   std::string tokenizer_dir = "models/gpt2";
   std::string init;                        // Hugging Face GPT-2 weights to start from
+  std::string from;                        // a checkpoint of this program to start from
   std::string export_dir;                  // where the best model goes as Hugging Face GPT-2
   std::string config;                      // empty: gpt2 with the gpt2 tokenizer, small otherwise
-  int c = 1, max_stage = 6, epochs_per_stage = 5, epochs = 50, start_epoch = 0;
+  int c = 1, max_stage = 6, epochs_per_stage = 5, cot_epochs = 0, epochs = 50, start_epoch = 0;
   Index batch = 32;
   double lr = 1e-4, weight_decay = 0.01, grad_clip = 0, uniform_prob = 0;
   long warmup = 0, max_steps = 0;
@@ -68,6 +69,7 @@ struct Options {
   double checkpoint_minutes = 5;
   std::string out = "runs";
   bool resume = false;
+  std::string command;  // the command line, kept in checkpoints
   long fail_at_step = 0;  // testing: the rank --fail-rank throws after this step
   int fail_rank = 0;
 };
@@ -87,6 +89,9 @@ const char* kUsage = R"(usage: coconut_train [flags]
                                   merges.txt); default models/gpt2 (make gpt2-tokenizer)
   --init F                        start from Hugging Face GPT-2 weights F (safetensors,
                                   config.json beside it; needs --tokenizer gpt2)
+  --from F                        start from the parameters of checkpoint F written by this
+                                  program (same --config and data), e.g. the best CoT
+                                  model as the CoT stage of a Coconut run
   --export DIR                    write the best model to DIR as Hugging Face GPT-2
                                   (model.safetensors + config.json; DIR/<method>/ when
                                   several methods run)
@@ -95,7 +100,8 @@ const char* kUsage = R"(usage: coconut_train [flags]
   --c N                           continuous thoughts per step (default 1)
   --max-stage M                   last curriculum stage (default 6)
   --epochs-per-stage N --epochs N (default 5 and 50)
-  --start-epoch N                 begin at epoch N, i.e. at stage N / epochs-per-stage (the
+  --cot-epochs N                  epochs of stage 0, the CoT stage (default: epochs-per-stage)
+  --start-epoch N                 begin at epoch N, i.e. at the stage of epoch N (the
                                   reference's `resume: N`; its GSM8k Coconut run skips
                                   stage 0, which the CoT model it starts from has done)
   --batch N --lr X --warmup N --weight-decay X --grad-clip X   (default 32 1e-4 0 0.01 0)
@@ -126,6 +132,8 @@ std::vector<std::string> split(const std::string& s, char sep) {
 
 Options parse(std::vector<std::string> args) {
   Options o;
+  o.command = "coconut_train";
+  for (const auto& a : args) o.command += " " + a;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     const auto value = [&]() -> std::string {
@@ -158,6 +166,8 @@ Options parse(std::vector<std::string> args) {
     else if (a == "--tokenizer") o.tokenizer = value();
     else if (a == "--tokenizer-dir") o.tokenizer_dir = value();
     else if (a == "--init") o.init = value();
+    else if (a == "--from") o.from = value();
+    else if (a == "--cot-epochs") o.cot_epochs = int(number());
     else if (a == "--export") o.export_dir = value();
     else if (a == "--c") o.c = int(number());
     else if (a == "--max-stage") o.max_stage = int(number());
@@ -203,6 +213,8 @@ Options parse(std::vector<std::string> args) {
     usage_error("--tokenizer gpt2 needs --config gpt2: its 50257 + 3 tokens do not fit model '" + o.config + "'");
   if (!o.init.empty() && o.tokenizer != "gpt2")
     usage_error("--init loads GPT-2 weights, whose embedding rows are GPT-2's BPE tokens: add --tokenizer gpt2");
+  if (!o.init.empty() && !o.from.empty()) usage_error("--init and --from both give the starting weights: pick one");
+  if (o.cot_epochs < 0) usage_error("--cot-epochs must be at least 0");
   if (o.start_epoch < 0 || o.start_epoch >= o.epochs) usage_error("--start-epoch must be in [0, --epochs)");
   if (o.max_new_tokens == 0) o.max_new_tokens = o.task == "gsm8k" ? 64 : 128;
   return o;
@@ -356,7 +368,7 @@ Score run_method(const Options& o, Collective* group, const std::string& name, c
   TrainConfig cfg;
   cfg.method = method_named(name);
   cfg.curriculum = {.c_thought = o.c, .max_latent_stage = o.max_stage, .epochs_per_stage = o.epochs_per_stage,
-                    .pad_latent_to_max = true, .uniform_prob = o.uniform_prob};
+                    .first_stage_epochs = o.cot_epochs, .pad_latent_to_max = true, .uniform_prob = o.uniform_prob};
   cfg.epochs = o.epochs;
   cfg.batch_size = o.batch;
   cfg.lr = o.lr;
@@ -375,14 +387,22 @@ Score run_method(const Options& o, Collective* group, const std::string& name, c
   fs::create_directories(o.out);
 
   GPT<Config> model;
-  if (o.init.empty()) model.init(o.seed);
-  else load_pretrained(model, o.init, tok, !group || group->is_root());
+  if (!o.init.empty()) {
+    load_pretrained(model, o.init, tok, !group || group->is_root());
+  } else if (!o.from.empty()) {
+    if (load_parameters(model, o.from).vocabulary != tok.identity())
+      throw std::runtime_error("--from " + o.from + " was trained with another tokenizer or vocabulary");
+  } else {
+    model.init(o.seed);
+  }
   const SpecialTokens special = tok.special();
   Score score{name};
   with_policy(cfg.method, o.c, [&]<class Policy>() {
     Trainer<GPT<Config>, Policy> trainer(model, cfg, special, tok.answer_marker());
     trainer.set_collective(group);
     trainer.vocabulary = tok.identity();
+    trainer.settings = RunSettings{.task = o.task, .config = std::string(Config::name), .method = name,
+                                   .c = o.c, .max_stage = o.max_stage, .command = o.command}.text();
     // GPT-2's BPE spells equal answers with different tokens (" 1,234", " 1234"):
     // compare text, as the reference does. ProsQA and ProntoQA with words keep the
     // token-level check of earlier runs (tasks.hpp says where the two differ).

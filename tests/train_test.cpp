@@ -79,6 +79,12 @@ BOOST_AUTO_TEST_CASE(baselines) {
   BOOST_TEST(stage_of_epoch(method_named("no-curriculum"), cfg, 0) == 4);
   BOOST_TEST(stage_of_epoch(method_named("pause-token"), cfg, 0) == 4);
   BOOST_TEST(stage_of_epoch(method_named("coconut"), {.epochs_per_stage = 5}, 14) == 2);
+  // A longer CoT stage (first_stage_epochs) shifts every later stage.
+  const CurriculumConfig long_cot{.epochs_per_stage = 5, .first_stage_epochs = 12};
+  BOOST_TEST(stage_of_epoch(method_named("coconut"), long_cot, 11) == 0);
+  BOOST_TEST(stage_of_epoch(method_named("coconut"), long_cot, 12) == 1);
+  BOOST_TEST(stage_of_epoch(method_named("pause-as-thought"), long_cot, 21) == 2);
+  BOOST_TEST(stage_of_epoch(method_named("cot"), long_cot, 40) == 0);
   BOOST_CHECK_THROW(method_named("icot"), std::invalid_argument);
 }
 
@@ -250,6 +256,51 @@ BOOST_AUTO_TEST_CASE(checkpoint_errors) {
     return std::string(e.what()).find("truncated or corrupt") != std::string::npos;
   });
   BOOST_CHECK_THROW(t.resume((dir / "missing.ckpt").string()), std::runtime_error);
+  fs::remove_all(dir);
+}
+
+// The best model is kept without optimizer state but with the program's settings
+// and vocabulary; load_parameters puts it into a new model unchanged, and settings
+// that lack what a program needs are an error naming the file and the setting.
+BOOST_AUTO_TEST_CASE(best_model_is_a_saved_model) {
+  using v = ChainVocabulary;
+  const auto train = make_chains(40, 2, 1);
+  const auto valid = make_chains(8, 2, 2);
+  const fs::path dir = temp_dir();
+  const std::string path = (dir / "run.ckpt").string();
+  Model model;
+  model.init(3);
+  Trainer<Model, ContinuousThought<1>> trainer(model, small_config(path), v::special(), v::hash);
+  const RunSettings how{.task = "chain", .config = "test", .method = "coconut", .c = 1, .max_stage = 2,
+                        .command = "train --chain"};
+  trainer.settings = how.text();
+  trainer.vocabulary = {"<eos>", "a", "b"};
+  trainer.fit(train, valid);
+
+  Model loaded;
+  const Checkpoint best = load_parameters(loaded, path + ".best");
+  BOOST_TEST(best.adam_m.empty());
+  BOOST_TEST(!load_checkpoint(path).adam_m.empty());  // the resumable one keeps them
+  BOOST_TEST(best.vocabulary == trainer.vocabulary, boost::test_tools::per_element());
+  const RunSettings back = RunSettings::parse(best.settings, "run.ckpt.best");
+  BOOST_TEST(back.text() == how.text());
+  BOOST_TEST(back.curriculum().max_latent_stage == 2);
+  // The saved parameters are those of the best epoch (written as "continue at the
+  // next one"): evaluated at that epoch's stage, they score the best accuracy.
+  Trainer<Model, ContinuousThought<1>> judge(loaded, small_config(""), v::special(), v::hash);
+  BOOST_TEST(judge.evaluate(valid, judge.stage(best.epoch - 1)).accuracy == trainer.best_accuracy());
+
+  BOOST_CHECK_EXCEPTION(RunSettings::parse("config=mini\nmethod=coconut\nc=1\n", "m.ckpt"), std::runtime_error,
+                        [](const std::runtime_error& e) {
+                          const std::string m = e.what();
+                          return m.find("m.ckpt") != std::string::npos && m.find("'max_stage'") != std::string::npos;
+                        });
+  BOOST_CHECK_EXCEPTION(RunSettings::parse("config=mini\nmethod=coconut\nc=one\nmax_stage=6", "m.ckpt"),
+                        std::runtime_error, [](const std::runtime_error& e) {
+                          return std::string(e.what()).find("setting c is not a number") != std::string::npos;
+                        });
+  BOOST_CHECK_THROW(RunSettings::parse("config=mini\nmethod=icot\nc=1\nmax_stage=6", "m.ckpt"),
+                    std::invalid_argument);
   fs::remove_all(dir);
 }
 

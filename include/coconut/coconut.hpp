@@ -26,3 +26,4 @@
 #include "coconut/data/unicode.hpp"
 #include "coconut/io/hf_gpt2.hpp"
 #include "coconut/io/safetensors.hpp"
+#include "coconut/io/saved_model.hpp"

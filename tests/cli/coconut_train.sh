@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # coconut_train's flags for pretrained GPT-2 and GSM8k, as far as they need no
-# download: --export and --start-epoch on a small word-level run, and the errors
+# download: --export, --start-epoch, --from and --cot-epochs on a small word-level run, and the errors
 # that name a wrong combination of flags.  Usage: coconut_train.sh COCONUT_TRAIN WORK_DIR
 set -uo pipefail
 train=$1 work=$2
@@ -20,6 +20,13 @@ for f in model.safetensors config.json words.txt; do [ -s "$work/export/$f" ] ||
 words=$(wc -l < "$work/export/words.txt")
 grep -Eq "\"vocab_size\": $words,?\$" "$work/export/config.json" || fail "config.json's vocab_size is not the $words words"
 
+# A run that starts from another run's best model (--from), with a CoT stage of
+# two epochs (--cot-epochs): epoch 2 is then stage 1, not 2.
+timeout 300 "$train" "${args[@]}" --out "$work/from" --from "$work/run/coconut.ckpt.best" --cot-epochs 2 \
+  --start-epoch 2 > "$work/from.log" 2>&1 || { cat "$work/from.log"; fail "the run with --from"; }
+grep -q "starting at epoch 2 (stage 1)" "$work/from.log" || { cat "$work/from.log"; fail "--cot-epochs not applied"; }
+[ -s "$work/from/coconut.ckpt.best" ] || fail "no best model from the run with --from"
+
 # Wrong combinations stop before any work, naming the flag.
 expect_error() {  # expect_error MESSAGE ARGS...
   local message=$1; shift
@@ -31,6 +38,9 @@ expect_error "--tokenizer gpt2 needs --config gpt2" --tokenizer gpt2 --config sm
 expect_error "--task gsm8k needs --train" --task gsm8k
 expect_error "--tokenizer must be word or gpt2" --tokenizer bytes
 expect_error "--start-epoch must be in [0, --epochs)" --epochs 3 --start-epoch 3
+expect_error "pick one" --init "$work/export/model.safetensors" --from "$work/run/coconut.ckpt.best" --tokenizer gpt2 \
+  --config gpt2
+expect_error "is not a coconut checkpoint" "${args[@]}" --out "$work/bad" --from "$work/export/config.json"
 echo '[{"question": "1 + 1?", "steps": ["<<1+1=2>>"], "answer": "2"}]' > "$work/gsm.json"
 expect_error "no GPT-2 tokenizer there" --task gsm8k --train "$work/gsm.json" --valid "$work/gsm.json" \
   --test "$work/gsm.json" --tokenizer-dir "$work/none" --out "$work/run"

@@ -44,7 +44,8 @@ struct SpecialTokens {
 
 // How the stage of an epoch is chosen and what a stage means.
 enum class Schedule {
-  curriculum,   // stage = epoch / epochs_per_stage (Coconut, pause as thought, w/o thought)
+  curriculum,   // stage 0 for first_stage_epochs, then one per epochs_per_stage (Coconut,
+                //   pause as thought, w/o thought)
   final_stage,  // always past the last stage: all steps replaced (w/o curriculum, pause token)
   cot,          // Q steps A EOS, no markers
   no_cot,       // Q A EOS, no markers
@@ -91,6 +92,7 @@ struct CurriculumConfig {
   int c_thought = 1;               // c: continuous thoughts per replaced step
   int max_latent_stage = 6;        // M
   int epochs_per_stage = 5;
+  int first_stage_epochs = 0;      // epochs of stage 0 (the CoT stage); 0: epochs_per_stage
   bool pad_latent_to_max = true;   // k > #steps (or k > M): still k*c (M*c) latents
   double uniform_prob = 0.0;       // chance that a sample's stage is drawn from 0..#steps instead
 };
@@ -98,7 +100,13 @@ struct CurriculumConfig {
 // The stage of an epoch under a schedule.
 inline int stage_of_epoch(const Method& method, const CurriculumConfig& cfg, int epoch) {
   switch (method.schedule) {
-    case Schedule::curriculum: return epoch / std::max(1, cfg.epochs_per_stage);
+    case Schedule::curriculum: {
+      // From scratch the CoT stage needs far longer than the others: it may have
+      // its own length, after which every stage lasts epochs_per_stage.
+      const int per_stage = std::max(1, cfg.epochs_per_stage);
+      const int first = cfg.first_stage_epochs > 0 ? cfg.first_stage_epochs : per_stage;
+      return epoch < first ? 0 : 1 + (epoch - first) / per_stage;
+    }
     case Schedule::final_stage: return cfg.max_latent_stage + 1;
     default: return 0;
   }

@@ -31,6 +31,7 @@
 #include "coconut/data/layout.hpp"
 #include "coconut/data/sampling.hpp"
 #include "coconut/io/checkpoint.hpp"
+#include "coconut/io/saved_model.hpp"
 #include "coconut/thought/generate.hpp"
 #include "coconut/train/collective.hpp"
 #include "coconut/train/optimizer.hpp"
@@ -117,11 +118,7 @@ class Trainer {
 
   // Continue from a checkpoint written by this trainer (same model shape).
   void resume(const std::string& path) {
-    const ModelShape shape = ModelShape::of<typename Model::config, T>();
-    const Checkpoint c = load_checkpoint(path, &shape);
-    if (Index(c.params.size()) != model_.params().size())
-      throw std::runtime_error("checkpoint " + path + ": parameter count does not match the model");
-    std::copy(c.params.begin(), c.params.end(), model_.params().data());
+    const Checkpoint c = load_parameters(model_, path);
     if (!c.adam_m.empty()) {
       std::copy(c.adam_m.begin(), c.adam_m.end(), opt_.first_moment().data());
       std::copy(c.adam_v.begin(), c.adam_v.end(), opt_.second_moment().data());
@@ -164,7 +161,7 @@ class Trainer {
 
   // Trains from the current position to the last epoch (or to max_steps);
   // evaluates on `valid` after each epoch (if not empty) and keeps the best model
-  // at <checkpoint>.best.
+  // at <checkpoint>.best (without optimizer state: a model to use, io/saved_model.hpp).
   void fit(const std::vector<TokenizedSample>& train, const std::vector<TokenizedSample>& valid) {
     if (train.empty()) throw std::invalid_argument("Trainer::fit: no training samples");
     Policy policy;
@@ -204,7 +201,7 @@ class Trainer {
         progress_.evaluation(epoch_, k, r.accuracy, r.mean_generated_tokens, r.seconds_per_example);
         if (r.accuracy > best_) {
           best_ = r.accuracy;
-          if (!cfg_.checkpoint.empty()) save(cfg_.checkpoint + ".best", epoch_ + 1, 0);
+          if (!cfg_.checkpoint.empty()) save(cfg_.checkpoint + ".best", epoch_ + 1, 0, /*optimizer=*/false);
         }
       }
       if (!cfg_.checkpoint.empty()) {
@@ -243,14 +240,17 @@ class Trainer {
     return r;
   }
 
-  // Writes the run's state (by default: where it is now). Only rank 0 writes.
-  void save(const std::string& path, int epoch = -1, long step = -1) const {
+  // Writes the run's state (by default: where it is now), with the optimizer's
+  // moments unless `optimizer` is false. Only rank 0 writes.
+  void save(const std::string& path, int epoch = -1, long step = -1, bool optimizer = true) const {
     if (!is_root()) return;
     Checkpoint c;
     c.shape = ModelShape::of<typename Model::config, T>();
     c.params.assign(model_.params().data(), model_.params().data() + model_.params().size());
-    c.adam_m.assign(opt_.first_moment().data(), opt_.first_moment().data() + opt_.first_moment().size());
-    c.adam_v.assign(opt_.second_moment().data(), opt_.second_moment().data() + opt_.second_moment().size());
+    if (optimizer) {
+      c.adam_m.assign(opt_.first_moment().data(), opt_.first_moment().data() + opt_.first_moment().size());
+      c.adam_v.assign(opt_.second_moment().data(), opt_.second_moment().data() + opt_.second_moment().size());
+    }
     c.adam_step = opt_.step_count();
     c.epoch = epoch < 0 ? epoch_ : epoch;
     c.step_in_epoch = step < 0 ? step_in_epoch_ : step;
