@@ -120,7 +120,7 @@ int main(int argc, char** argv) {
   const auto& q = test[1];
   const Sequence s = build_sequence(q, method_named("coconut"), cfg.curriculum, opt.ops, V::special());
   Batch batch(1, Index(s.prompt_length));
-  batch.tokens.assign(s.tokens.begin(), s.tokens.begin() + s.prompt_length);
+  batch.tokens = s.prompt();
   ContinuousThought<1> policy;
   policy.forward(coconut_model, batch, V::latent);
   std::printf("\nOne test question: %s\n", V::text(q.question).c_str());

@@ -408,7 +408,7 @@ Score run_method(const Options& o, Collective* group, const std::string& name, c
     // token-level check of earlier runs (tasks.hpp says where the two differ).
     if (tok.is_gpt2() || o.task == "gsm8k") trainer.answer_check = text_answer_check(tok, special);
     if (o.fail_at_step > 0)
-      trainer.on_step = [&](long step) {
+      trainer.on_step = [&](long step, double) {
         if (step == o.fail_at_step && trainer.rank() == o.fail_rank)
           throw std::runtime_error("failing on purpose after step " + std::to_string(step) + " (--fail-at-step)");
       };
@@ -457,12 +457,7 @@ Score run_method(const Options& o, Collective* group, const std::string& name, c
     score.accuracy = r.accuracy;
     score.tokens = r.mean_generated_tokens;
     score.seconds_per_example = r.seconds_per_example;
-    if (o.task == "prosqa") {
-      double chose = 0;
-      for (std::size_t i = 0; i < test.size(); ++i)
-        chose += prosqa_choice(data.test[i], reference_answer(decode_output(tok, r.generated[i], special))) > 0;
-      score.choice = chose / double(test.size());
-    }
+    if (o.task == "prosqa") score.choice = prosqa_choice_accuracy(data.test, r.generated, tok, special);
   });
   return score;
 }

@@ -1,7 +1,8 @@
 // The data layer: JSON data sets (round trip, the official files, error messages
 // that name file, sample and field), the word tokenizer, and the ProsQA and
 // ProntoQA generators, checked sample by sample against their own graphs and, for
-// ProsQA, statistically against the official validation file.
+// ProsQA, statistically against the official validation file; and a ProsQA
+// sample's graph read back (node depths, the steps' path) on the official test file.
 //
 // The official files are read from ../../shared/data relative to this source
 // directory (shared/ sits beside the repository, in CI too). They must be there:
@@ -441,6 +442,52 @@ BOOST_AUTO_TEST_CASE(statistics_match_official) {
   for (const auto& s : valid) official_questions.insert(s.question);
   for (const auto& s : test) official_questions.insert(s.question);
   for (const auto& s : generated) BOOST_TEST(!official_questions.count(s.question));
+}
+
+// A sample's graph read back, on the official test file: each node's depth is its
+// breadth-first distance from the root (the root's children at 1, the answer at
+// the number of steps), and the steps walk one node deeper each.
+BOOST_AUTO_TEST_CASE(depths_and_path_of_official_samples) {
+  const auto test = load_json(official("prosqa_test.json"));
+  for (std::size_t i = 0; i < test.size(); ++i) {
+    const Sample& s = test[i];
+    BOOST_TEST_CONTEXT("prosqa_test.json sample " << i) {
+      const auto depth = prosqa::depths(s);
+      BOOST_TEST(depth == bfs(s, s.root), boost::test_tools::per_element());
+      BOOST_TEST(depth[s.root] == 0);
+      for (const auto& [p, c] : s.edges)
+        if (p == s.root) BOOST_TEST(depth[c] == 1);
+      BOOST_TEST(depth[s.target] == int(s.steps.size()));
+      BOOST_TEST(depth[s.neg_target] == -1);
+      const auto path = prosqa::reference_path(s);
+      BOOST_REQUIRE(path.size() == s.steps.size() + 1);
+      BOOST_TEST(path.back() == s.target);
+      const std::set<std::pair<int, int>> edges(s.edges.begin(), s.edges.end());
+      for (std::size_t k = 0; k < path.size(); ++k) {
+        BOOST_TEST(depth[path[k]] == int(k));
+        if (k > 0) BOOST_TEST(edges.count({path[k - 1], path[k]}) == 1u);
+      }
+    }
+  }
+  // The first test sample: "Sally is a scrompus." "Every scrompus is a rempus." ...
+  const Sample& s = test.front();
+  const auto path = prosqa::reference_path(s);
+  BOOST_TEST(s.idx_to_symbol[path[0]] == "Sally");
+  BOOST_TEST(s.idx_to_symbol[path[1]] == "scrompus");
+  BOOST_TEST(s.idx_to_symbol[path[3]] == "sterpus");
+}
+
+// A sample without a graph, a step that names no node, or ids out of topological
+// order: errors that say which.
+BOOST_AUTO_TEST_CASE(graph_read_back_errors) {
+  Sample s = prosqa::generate(1, 5).front();
+  Sample no_graph;
+  no_graph.question = "Is 2 + 2 four?";
+  BOOST_TEST(contains(error_of([&] { prosqa::depths(no_graph); }), "no graph"));
+  s.steps.back() = "Every X is a nobody.";
+  BOOST_TEST(contains(error_of([&] { prosqa::reference_path(s); }), "\"Every X is a nobody.\""));
+  std::swap(s.edges.front().first, s.edges.front().second);  // against the id order
+  BOOST_TEST(contains(error_of([&] { prosqa::depths(s); }), "lower to a higher id"));
 }
 
 BOOST_AUTO_TEST_CASE(bad_config_is_rejected) {

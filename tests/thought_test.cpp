@@ -1,6 +1,7 @@
 // ContinuousThought<N> and the other policies: exact gradients through every
 // thought, the plain model as the zero-latent case, and batched KV-cache
-// generation that decodes exactly what one-prompt-at-a-time recomputation does.
+// generation that decodes exactly what one-prompt-at-a-time recomputation does;
+// decoded thoughts are the distributions the LM head gives the fed-back states.
 #define BOOST_TEST_MODULE thought
 #include <boost/test/unit_test.hpp>
 
@@ -173,6 +174,44 @@ BOOST_AUTO_TEST_CASE(decoded_thoughts_are_top_k_of_the_fed_back_state) {
   double sum = 0;
   for (Index v = 0; v < Tiny::vocab_size; ++v) sum += std::exp(logits[v] - logits[top[0].token]);
   BOOST_TEST(top[0].probability == 1.0 / sum, boost::test_tools::tolerance(1e-12));
+}
+
+// thought_distributions (latent loop with the KV cache) gives, for every latent,
+// the softmax of the logits before it in the sequence as a plain whole-sequence
+// forward computes them once each latent holds its thought: a probability
+// distribution (sums to 1).
+BOOST_AUTO_TEST_CASE(thought_distributions_match_a_whole_sequence_forward) {
+  GPT<Tiny, double> model;
+  test::randomize(model, 23);
+  const std::vector<int> prompt = {5, 9, 2, kBot, kLatent, kLatent, kLatent, kEot};
+  const std::vector<Index> latents = {4, 5, 6};
+  const auto thoughts = thought_distributions(model, prompt, kLatent);
+  BOOST_REQUIRE(thoughts.size() == latents.size());
+
+  // Thought j depends only on the thoughts before it: after n + 1 whole passes,
+  // each feeding back what the previous one computed, all are settled.
+  Batch batch(1, Index(prompt.size()));
+  batch.tokens = prompt;
+  model.set_batch(batch);
+  for (std::size_t pass = 0; pass <= latents.size(); ++pass) {
+    model.forward(0, batch.T);
+    for (Index p : latents) model.set_input_embedding(0, p, model.hidden(0, p - 1));
+  }
+  for (std::size_t j = 0; j < latents.size(); ++j) {
+    BOOST_TEST_CONTEXT("latent " << j) {
+      BOOST_REQUIRE(Index(thoughts[j].size()) == Tiny::vocab_size);
+      const double* logits = model.logits(0, latents[j] - 1);
+      double norm = 0, sum = 0;
+      for (Index v = 0; v < Tiny::vocab_size; ++v) norm += std::exp(logits[v]);
+      for (Index v = 0; v < Tiny::vocab_size; ++v) {
+        BOOST_TEST(thoughts[j][v] == std::exp(logits[v]) / norm, boost::test_tools::tolerance(1e-10));
+        sum += thoughts[j][v];
+      }
+      BOOST_TEST(sum == 1.0, boost::test_tools::tolerance(1e-12));
+    }
+  }
+  BOOST_TEST((thoughts[0] != thoughts[1]));  // each latent has a thought of its own
+  BOOST_TEST(thought_distributions(model, {5, 9, 2, kBot, kEot}, kLatent).empty());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

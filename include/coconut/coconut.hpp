@@ -17,6 +17,7 @@
 #include "coconut/train/optimizer.hpp"
 #include "coconut/train/progress.hpp"
 #include "coconut/train/trainer.hpp"
+#include "coconut/train/trained_model.hpp"
 #include "coconut/data/dataset.hpp"
 #include "coconut/data/prontoqa.hpp"
 #include "coconut/data/prosqa.hpp"

@@ -119,6 +119,8 @@ struct Sequence {
   std::vector<int> tokens;
   std::vector<int> targets;
   std::size_t prompt_length = 0;
+
+  std::vector<int> prompt() const { return {tokens.begin(), tokens.begin() + long(prompt_length)}; }
 };
 
 // Sample `s` laid out for `method` at `stage`.

@@ -65,6 +65,9 @@
 // No generated question equals an official one. (With 0.35 / 0.35 / 0.30 and every
 // earlier node a candidate, the same script gives 25.1 nodes, 12% parentless
 // non-seeds, 9% under both seeds and root = node 1 in 50%.)
+//
+// At the end of the file, a sample's graph read back (graph_of, depths,
+// reference_path): what an analysis of a trained model compares its thoughts with.
 #pragma once
 
 #include <algorithm>
@@ -296,6 +299,46 @@ inline Sample generate(Rng& rng, const Config& config = {}) {
 // set of size k with the same seed.
 inline std::vector<Sample> generate(std::size_t count, std::uint64_t seed, const Config& config = {}) {
   return sampling::draw(count, seed, [&](Rng& rng) { return generate(rng, config); });
+}
+
+// ---- a sample's graph, read back -------------------------------------------------
+// For analyses of a trained model on any ProsQA file (the official ones too): which
+// nodes a continuous thought might be holding at each step.
+
+// The graph a sample was written from. Its ids must be in topological order (every
+// edge from a lower to a higher id), as in the generator's graphs and the official
+// files; distances() relies on that.
+inline Graph graph_of(const Sample& s) {
+  if (!s.has_graph()) throw std::runtime_error("prosqa::graph_of: the sample has no graph (not ProsQA)");
+  Graph g{int(s.idx_to_symbol.size()), s.edges};
+  for (const auto& [p, c] : g.edges)
+    if (!(0 <= p && p < c && c < g.n))
+      throw std::runtime_error("prosqa::graph_of: edge [" + std::to_string(p) + ", " + std::to_string(c) +
+                                  "] does not run from a lower to a higher id among " + std::to_string(g.n) +
+                                  " nodes");
+  return g;
+}
+
+// Each node's depth below the sample's root, i.e. the step of a breadth-first
+// search that first reaches it: 0 for the root, 1 for its children, -1 where the
+// root does not reach. The answer's depth is the number of steps.
+inline std::vector<int> depths(const Sample& s) { return distances(graph_of(s), s.root); }
+
+// The nodes the sample's steps walk through: the root, then the node each step
+// names last ("Every X is a Y." -> Y), ending at the answer. Node i sits at depth i.
+inline std::vector<int> reference_path(const Sample& s) {
+  if (!s.has_graph()) throw std::runtime_error("prosqa::reference_path: the sample has no graph (not ProsQA)");
+  std::vector<int> path = {s.root};
+  for (const auto& step : s.steps) {
+    const auto space = step.rfind(' ');
+    std::string name = step.substr(space == std::string::npos ? 0 : space + 1);
+    if (name.ends_with('.')) name.pop_back();
+    const auto it = std::find(s.idx_to_symbol.begin(), s.idx_to_symbol.end(), name);
+    if (it == s.idx_to_symbol.end())
+      throw std::runtime_error("prosqa::reference_path: step \"" + step + "\" does not end with a node's name");
+    path.push_back(int(it - s.idx_to_symbol.begin()));
+  }
+  return path;
 }
 
 }  // namespace coconut::prosqa

@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <iterator>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -105,6 +106,20 @@ std::string decode_output(const Tokenizer& tok, const std::vector<int>& generate
     run.push_back(id);
   }
   return text + tok.decode(run);
+}
+
+// The share of ProsQA `samples` whose generated output (ids up to EOS, decoded with
+// `tok`) names the target rather than the distractor: 0.5 is chance.
+template <class Tokenizer>
+double prosqa_choice_accuracy(const std::vector<Sample>& samples, const std::vector<std::vector<int>>& generated,
+                              const Tokenizer& tok, const SpecialTokens& special) {
+  if (samples.size() != generated.size())
+    throw std::invalid_argument("prosqa_choice_accuracy: " + std::to_string(samples.size()) + " samples but " +
+                                std::to_string(generated.size()) + " outputs");
+  double chose = 0;
+  for (std::size_t i = 0; i < samples.size(); ++i)
+    chose += prosqa_choice(samples[i], reference_answer(decode_output(tok, generated[i], special))) > 0;
+  return samples.empty() ? 0 : chose / double(samples.size());
 }
 
 // A Trainer::answer_check that judges answers on text, as the reference does: the

@@ -57,6 +57,7 @@ struct TrainConfig {
   std::string log;                      // JSONL path; empty: none
   long print_every = 50;                // plain-line progress interval (not a terminal)
   long max_steps = 0;                   // stop (with a checkpoint) at this global step; 0: run to the end
+  double max_seconds = 0;               // stop (with a checkpoint) after this long in fit(); 0: no limit
 };
 
 struct EvalResult {
@@ -159,7 +160,8 @@ class Trainer {
     return long((Index(n_train) + global_batch() - 1) / global_batch());
   }
 
-  // Trains from the current position to the last epoch (or to max_steps);
+  // Trains from the current position to the last epoch (or to max_steps or
+  // max_seconds);
   // evaluates on `valid` after each epoch (if not empty) and keeps the best model
   // at <checkpoint>.best (without optimizer state: a model to use, io/saved_model.hpp).
   void fit(const std::vector<TokenizedSample>& train, const std::vector<TokenizedSample>& valid) {
@@ -168,13 +170,14 @@ class Trainer {
     const long per_epoch = steps_per_epoch(train.size());
     const long total = per_epoch * cfg_.epochs;
     progress_.start(global_step_);
-    auto last_save = std::chrono::steady_clock::now();
+    const auto started = std::chrono::steady_clock::now();
+    auto last_save = started;
     for (; epoch_ < cfg_.epochs; ++epoch_, step_in_epoch_ = 0) {
       const int k = stage(epoch_);
       if (step_in_epoch_ == 0 && epoch_ > 0) maybe_reset_optimizer(k);
       const auto seqs = epoch_sequences(train, epoch_);
       for (; step_in_epoch_ < per_epoch; ++step_in_epoch_) {
-        if (cfg_.max_steps > 0 && global_step_ >= cfg_.max_steps) {
+        if ((cfg_.max_steps > 0 && global_step_ >= cfg_.max_steps) || out_of_time(started)) {
           if (!cfg_.checkpoint.empty()) save(cfg_.checkpoint);
           return;
         }
@@ -189,7 +192,7 @@ class Trainer {
         if (is_root())
           progress_.step(epoch_, k, step_in_epoch_, per_epoch, global_step_, total, r.loss, r.tokens, lr);
         ++global_step_;
-        if (on_step) on_step(global_step_);
+        if (on_step) on_step(global_step_, r.loss);
         const double since = std::chrono::duration<double>(std::chrono::steady_clock::now() - last_save).count();
         if (!cfg_.checkpoint.empty() && since >= cfg_.checkpoint_seconds && step_in_epoch_ + 1 < per_epoch) {
           save(cfg_.checkpoint, epoch_, step_in_epoch_ + 1);  // this step is done
@@ -220,8 +223,7 @@ class Trainer {
       std::vector<std::vector<int>> prompts;
       const std::size_t last = std::min(samples.size(), first + std::size_t(cfg_.eval_batch_size));
       for (std::size_t i = first; i < last; ++i) {
-        const Sequence s = build_sequence(samples[i], cfg_.method, cfg_.curriculum, stage, special_);
-        prompts.emplace_back(s.tokens.begin(), s.tokens.begin() + s.prompt_length);
+        prompts.push_back(build_sequence(samples[i], cfg_.method, cfg_.curriculum, stage, special_).prompt());
       }
       const Generation g = generate<Policy>(model_, prompts, special_.latent, special_.eos,
                                             std::min<Index>(cfg_.max_new_tokens, Model::maxT - longest(prompts)));
@@ -262,8 +264,8 @@ class Trainer {
     save_checkpoint(c, path);
   }
 
-  // Called after every optimizer step with the number of steps done.
-  std::function<void(long)> on_step;
+  // Called after every optimizer step with the number of steps done and the step's loss.
+  std::function<void(long step, double loss)> on_step;
 
   // How evaluate() judges an answer, given the sample and its generated tokens (up
   // to and including EOS). Unset: answer_matches on the tokens after the answer
@@ -342,6 +344,18 @@ class Trainer {
     if (cfg_.reset_optimizer == TrainConfig::Reset::per_epoch ||
         (cfg_.reset_optimizer == TrainConfig::Reset::per_stage && new_stage))
       opt_.reset();
+  }
+
+  // Whether max_seconds have passed since `started`. Ranks decide together (rank 0's
+  // clock), so that all of them stop at the same step.
+  bool out_of_time(std::chrono::steady_clock::time_point started) const {
+    if (cfg_.max_seconds <= 0) return false;
+    double late = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count() >= cfg_.max_seconds;
+    if (ranks() > 1) {
+      if (!is_root()) late = 0;
+      late = group_->sum(late);
+    }
+    return late > 0;
   }
 
   static Index longest(const std::vector<std::vector<int>>& v) {

@@ -1,0 +1,70 @@
+#!/usr/bin/env python3
+"""Summarises coconut_train JSONL logs: per epoch, the stage, mean training loss,
+validation accuracy, and the training compute spent so far (tokens through the
+model, and training wall time), as a Markdown table.
+
+    python3 runs/summarize.py runs/prosqa/cot/cot.jsonl [more.jsonl ...]
+
+A resumed run appends to its log, so a log may hold steps written twice (the steps
+after the last checkpoint before an interruption, done again after resuming): the
+later record of a step wins, and its time restarts from the resumption, which this
+script accounts for by summing the time between consecutive records of a process.
+"""
+import json
+import sys
+
+
+def read(path):
+    steps, evals, skipped = {}, {}, 0
+    wall, last_time = 0.0, None
+    with open(path) as f:
+        for line in f:
+            try:
+                r = json.loads(line)
+            except json.JSONDecodeError:  # a line cut by an interruption
+                skipped += 1
+                continue
+            t = r.get("time", 0.0)
+            # time restarts at 0 in a resumed process: count only forward gaps.
+            if last_time is not None and t >= last_time:
+                wall += t - last_time
+            last_time = t
+            if r["kind"] == "step":
+                steps[r["step"]] = (r["epoch"], r["stage"], r["loss"], r["tokens"], wall)
+            else:
+                evals[r["epoch"]] = (r["stage"], r["accuracy"], r["mean_generated_tokens"], wall)
+    return steps, evals, skipped
+
+
+def summarize(path):
+    steps, evals, skipped = read(path)
+    print(f"### {path}\n")
+    print("| epoch | stage | mean loss | validation accuracy | generated tokens | tokens so far | hours so far |")
+    print("|---|---|---|---|---|---|---|")
+    by_epoch, tokens = {}, 0
+    for step in sorted(steps):
+        epoch, stage, loss, n, wall = steps[step]
+        tokens += n
+        e = by_epoch.setdefault(epoch, {"stage": stage, "loss": [], "tokens": 0, "wall": 0})
+        e["loss"].append(loss)
+        e["tokens"] = tokens
+        e["wall"] = wall
+    for epoch in sorted(by_epoch):
+        e = by_epoch[epoch]
+        acc, gen = "", ""
+        if epoch in evals:
+            acc = f"{100 * evals[epoch][1]:.1f}%"
+            gen = f"{evals[epoch][2]:.1f}"
+        mean = sum(e["loss"]) / len(e["loss"])
+        print(f"| {epoch} | {e['stage']} | {mean:.3f} | {acc} | {gen} | {e['tokens'] / 1e6:.1f}M "
+              f"| {e['wall'] / 3600:.2f} |")
+    if skipped:
+        print(f"\n({skipped} cut lines skipped)")
+    print()
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2:
+        sys.exit(__doc__)
+    for p in sys.argv[1:]:
+        summarize(p)
