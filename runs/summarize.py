@@ -3,13 +3,14 @@
 validation accuracy, and the training compute spent so far (tokens through the
 model, and training wall time), as a Markdown table.
 
-    python3 runs/summarize.py runs/prosqa/cot/cot.jsonl [more.jsonl ...]
+    python3 runs/summarize.py runs/prosqa-no-cot/no-cot.jsonl [more.jsonl(.gz) ...]
 
 A resumed run appends to its log, so a log may hold steps written twice (the steps
 after the last checkpoint before an interruption, done again after resuming): the
 later record of a step wins, and its time restarts from the resumption, which this
 script accounts for by summing the time between consecutive records of a process.
 """
+import gzip
 import json
 import sys
 
@@ -17,7 +18,7 @@ import sys
 def read(path):
     steps, evals, skipped = {}, {}, 0
     wall, last_time = 0.0, None
-    with open(path) as f:
+    with (gzip.open(path, "rt") if path.endswith(".gz") else open(path)) as f:
         for line in f:
             try:
                 r = json.loads(line)
