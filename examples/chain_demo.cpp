@@ -19,6 +19,8 @@
 // --baselines also trains CoT, pause-as-thought and w/o thought (no-thought).
 #include <coconut/coconut.hpp>
 
+#include "flags.hpp"
+
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -42,28 +44,28 @@ struct Options {
   std::uint64_t seed = 0;
 };
 
+const char* kUsage = R"(usage: chain_demo [flags]
+  --ops N               operations per chain (default 3)
+  --train N             training chains (default 4000)
+  --epochs-per-stage N  (default 6)
+  --uniform-prob P      stage mixing probability (default 0.3)
+  --seed N              (default 0)
+  --quick               1000 chains, one epoch per stage
+  --baselines           also CoT, pause as thought and w/o thought
+)";
+
 Options parse(int argc, char** argv) {
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto value = [&]() -> const char* {
-      if (i + 1 >= argc) {
-        std::fprintf(stderr, "chain_demo: %s needs a value\n", a.c_str());
-        std::exit(2);
-      }
-      return argv[++i];
-    };
-    if (a == "--ops") o.ops = std::atoi(value());
-    else if (a == "--train") o.train = std::strtoul(value(), nullptr, 10);
-    else if (a == "--epochs-per-stage") o.epochs_per_stage = std::atoi(value());
-    else if (a == "--uniform-prob") o.uniform_prob = std::atof(value());
-    else if (a == "--seed") o.seed = std::strtoull(value(), nullptr, 10);
-    else if (a == "--quick") o.train = 1000, o.epochs_per_stage = 1;
-    else if (a == "--baselines") o.baselines = true;
-    else {
-      std::fprintf(stderr, "chain_demo: unknown option %s\n", a.c_str());
-      std::exit(2);
-    }
+  Flags args("chain_demo", kUsage, argc, argv);
+  while (args.next()) {
+    if (args.is("--ops")) o.ops = int(args.count());
+    else if (args.is("--train")) o.train = std::size_t(args.count());
+    else if (args.is("--epochs-per-stage")) o.epochs_per_stage = int(args.count());
+    else if (args.is("--uniform-prob")) o.uniform_prob = args.number();
+    else if (args.is("--seed")) o.seed = std::uint64_t(args.count());
+    else if (args.is("--quick")) o.train = 1000, o.epochs_per_stage = 1;
+    else if (args.is("--baselines")) o.baselines = true;
+    else args.unknown();
   }
   return o;
 }

@@ -40,6 +40,8 @@
 #include <optional>
 #include <sstream>
 
+#include "flags.hpp"
+
 using namespace coconut;
 namespace fs = std::filesystem;
 
@@ -117,10 +119,7 @@ const char* kUsage = R"(usage: coconut_train [flags]
   --fail-at-step N --fail-rank R  testing: rank R fails after step N
 )";
 
-[[noreturn]] void usage_error(const std::string& what) {
-  std::fprintf(stderr, "coconut_train: %s\n\n%s", what.c_str(), kUsage);
-  std::exit(2);
-}
+[[noreturn]] void usage_error(const std::string& what) { Flags::usage_error("coconut_train", kUsage, what); }
 
 std::vector<std::string> split(const std::string& s, char sep) {
   std::vector<std::string> out;
@@ -130,73 +129,54 @@ std::vector<std::string> split(const std::string& s, char sep) {
   return out;
 }
 
-Options parse(std::vector<std::string> args) {
+Options parse(Flags args) {
   Options o;
-  o.command = "coconut_train";
-  for (const auto& a : args) o.command += " " + a;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    const auto value = [&]() -> std::string {
-      if (i + 1 >= args.size()) usage_error(a + " needs a value");
-      return args[++i];
-    };
-    const auto number = [&]() {
-      const std::string v = value();
-      try {
-        std::size_t used = 0;
-        const double x = std::stod(v, &used);
-        if (used != v.size()) throw std::invalid_argument(v);
-        return x;
-      } catch (const std::exception&) {
-        usage_error(a + " expects a number, got '" + v + "'");
-      }
-    };
-    if (a == "--help" || a == "-h") {
-      std::printf("%s", kUsage);
-      std::exit(0);
-    } else if (a == "--task") o.task = value();
-    else if (a == "--train") o.train_json = value();
-    else if (a == "--valid") o.valid_json = value();
-    else if (a == "--test") o.test_json = value();
-    else if (a == "--train-size") o.train_size = std::size_t(number());
-    else if (a == "--valid-size") o.valid_size = std::size_t(number());
-    else if (a == "--test-limit") o.test_limit = std::size_t(number());
-    else if (a == "--methods") o.methods = split(value(), ',');
-    else if (a == "--config") o.config = value();
-    else if (a == "--tokenizer") o.tokenizer = value();
-    else if (a == "--tokenizer-dir") o.tokenizer_dir = value();
-    else if (a == "--init") o.init = value();
-    else if (a == "--from") o.from = value();
-    else if (a == "--cot-epochs") o.cot_epochs = int(number());
-    else if (a == "--export") o.export_dir = value();
-    else if (a == "--c") o.c = int(number());
-    else if (a == "--max-stage") o.max_stage = int(number());
-    else if (a == "--epochs-per-stage") o.epochs_per_stage = int(number());
-    else if (a == "--epochs") o.epochs = int(number());
-    else if (a == "--start-epoch") o.start_epoch = int(number());
-    else if (a == "--batch") o.batch = Index(number());
-    else if (a == "--lr") o.lr = number();
-    else if (a == "--warmup") o.warmup = long(number());
-    else if (a == "--weight-decay") o.weight_decay = number();
-    else if (a == "--grad-clip") o.grad_clip = number();
-    else if (a == "--uniform-prob") o.uniform_prob = number();
-    else if (a == "--reset") o.reset = value();
-    else if (a == "--seed") o.seed = std::uint64_t(number());
-    else if (a == "--threads") o.threads = int(number());
-    else if (a == "--max-steps") o.max_steps = long(number());
-    else if (a == "--max-new-tokens") o.max_new_tokens = Index(number());
-    else if (a == "--checkpoint-minutes") o.checkpoint_minutes = number();
-    else if (a == "--out") o.out = value();
-    else if (a == "--resume") o.resume = true;
-    else if (a == "--fail-at-step") o.fail_at_step = long(number());
-    else if (a == "--fail-rank") o.fail_rank = int(number());
-    else if (a == "--args-file") {
-      std::ifstream in(value());
-      if (!in) usage_error("cannot read --args-file " + args[i]);
+  o.command = args.command_line();
+  while (args.next()) {
+    if (args.is("--task")) o.task = args.text();
+    else if (args.is("--train")) o.train_json = args.text();
+    else if (args.is("--valid")) o.valid_json = args.text();
+    else if (args.is("--test")) o.test_json = args.text();
+    else if (args.is("--train-size")) o.train_size = std::size_t(args.count());
+    else if (args.is("--valid-size")) o.valid_size = std::size_t(args.count());
+    else if (args.is("--test-limit")) o.test_limit = std::size_t(args.count());
+    else if (args.is("--methods")) o.methods = split(args.text(), ',');
+    else if (args.is("--config")) o.config = args.text();
+    else if (args.is("--tokenizer")) o.tokenizer = args.text();
+    else if (args.is("--tokenizer-dir")) o.tokenizer_dir = args.text();
+    else if (args.is("--init")) o.init = args.text();
+    else if (args.is("--from")) o.from = args.text();
+    else if (args.is("--cot-epochs")) o.cot_epochs = int(args.count());
+    else if (args.is("--export")) o.export_dir = args.text();
+    else if (args.is("--c")) o.c = int(args.count());
+    else if (args.is("--max-stage")) o.max_stage = int(args.count());
+    else if (args.is("--epochs-per-stage")) o.epochs_per_stage = int(args.count());
+    else if (args.is("--epochs")) o.epochs = int(args.count());
+    else if (args.is("--start-epoch")) o.start_epoch = int(args.count());
+    else if (args.is("--batch")) o.batch = Index(args.count());
+    else if (args.is("--lr")) o.lr = args.number();
+    else if (args.is("--warmup")) o.warmup = long(args.count());
+    else if (args.is("--weight-decay")) o.weight_decay = args.number();
+    else if (args.is("--grad-clip")) o.grad_clip = args.number();
+    else if (args.is("--uniform-prob")) o.uniform_prob = args.number();
+    else if (args.is("--reset")) o.reset = args.text();
+    else if (args.is("--seed")) o.seed = std::uint64_t(args.count());
+    else if (args.is("--threads")) o.threads = int(args.count());
+    else if (args.is("--max-steps")) o.max_steps = long(args.count());
+    else if (args.is("--max-new-tokens")) o.max_new_tokens = Index(args.count());
+    else if (args.is("--checkpoint-minutes")) o.checkpoint_minutes = args.number();
+    else if (args.is("--out")) o.out = args.text();
+    else if (args.is("--resume")) o.resume = true;
+    else if (args.is("--fail-at-step")) o.fail_at_step = long(args.count());
+    else if (args.is("--fail-rank")) o.fail_rank = int(args.count());
+    else if (args.is("--args-file")) {
+      const std::string file = args.text();
+      std::ifstream in(file);
+      if (!in) args.error("cannot read --args-file " + file);
       std::vector<std::string> more;
       for (std::string w; in >> w;) more.push_back(w);
-      args.insert(args.begin() + long(i) + 1, more.begin(), more.end());
-    } else usage_error("unknown flag " + a);
+      args.insert(more);
+    } else args.unknown();
   }
   for (const auto& m : o.methods) method_named(m);  // unknown names fail here, before any work
   if (o.reset != "stage" && o.reset != "epoch" && o.reset != "never") usage_error("--reset must be stage, epoch or never");
@@ -514,7 +494,7 @@ int main(int argc, char** argv) {
   Collective* group = nullptr;
 #endif
   try {
-    return run(parse(std::vector<std::string>(argv + 1, argv + argc)), group);
+    return run(parse(Flags("coconut_train", kUsage, argc, argv)), group);
   } catch (const std::exception& e) {
 #ifdef COCONUT_WITH_MPI
     if (group) world.abort(e.what());  // takes every rank down, naming this one

@@ -36,6 +36,7 @@
 #include <string>
 #include <vector>
 
+#include "flags.hpp"
 #include "svg_chart.hpp"
 
 using namespace coconut;
@@ -62,41 +63,18 @@ const char* kUsage = R"(usage: prosqa_analysis --model F [flags]
   --threads N    OpenMP threads (default 0: OpenMP's default)
 )";
 
-[[noreturn]] void usage_error(const std::string& what) {
-  std::fprintf(stderr, "prosqa_analysis: %s\n\n%s", what.c_str(), kUsage);
-  std::exit(2);
-}
-
 Options parse(int argc, char** argv) {
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    const auto value = [&]() -> std::string {
-      if (i + 1 >= argc) usage_error(a + " needs a value");
-      return argv[++i];
-    };
-    const auto count = [&]() {
-      const std::string v = value();
-      try {
-        std::size_t used = 0;
-        const long n = std::stol(v, &used);
-        if (used != v.size() || n < 0) throw std::invalid_argument(v);
-        return n;
-      } catch (const std::exception&) {
-        usage_error(a + " expects a count, got '" + v + "'");
-      }
-    };
-    if (a == "--help" || a == "-h") {
-      std::printf("%s", kUsage);
-      std::exit(0);
-    } else if (a == "--model") o.model = value();
-    else if (a == "--test") o.test = value();
-    else if (a == "--limit") o.limit = std::size_t(count());
-    else if (a == "--out") o.out = value();
-    else if (a == "--threads") o.threads = int(count());
-    else usage_error("unknown flag " + a);
+  Flags args("prosqa_analysis", kUsage, argc, argv);
+  while (args.next()) {
+    if (args.is("--model")) o.model = args.text();
+    else if (args.is("--test")) o.test = args.text();
+    else if (args.is("--limit")) o.limit = std::size_t(args.count());
+    else if (args.is("--out")) o.out = args.text();
+    else if (args.is("--threads")) o.threads = int(args.count());
+    else args.unknown();
   }
-  if (o.model.empty()) usage_error("--model is required");
+  if (o.model.empty()) args.error("--model is required");
   return o;
 }
 

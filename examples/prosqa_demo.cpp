@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "coconut/coconut.hpp"
+#include "flags.hpp"
 
 using namespace coconut;
 
@@ -48,24 +49,14 @@ const char* kUsage = R"(usage: prosqa_demo [flags]
 
 Options parse(int argc, char** argv) {
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    const auto value = [&]() -> std::string {
-      if (i + 1 >= argc) {
-        std::fprintf(stderr, "prosqa_demo: %s needs a value\n\n%s", a.c_str(), kUsage);
-        std::exit(2);
-      }
-      return argv[++i];
-    };
-    if (a == "--models") o.models = value();
-    else if (a == "--test") o.test = value();
-    else if (a == "--question") o.question = std::stoul(value());
-    else if (a == "--live-seconds") o.live_seconds = std::stod(value());
-    else if (a == "--threads") o.threads = std::stoi(value());
-    else {
-      std::fprintf(stderr, "prosqa_demo: unknown flag %s\n\n%s", a.c_str(), kUsage);
-      std::exit(2);
-    }
+  Flags args("prosqa_demo", kUsage, argc, argv);
+  while (args.next()) {
+    if (args.is("--models")) o.models = args.text();
+    else if (args.is("--test")) o.test = args.text();
+    else if (args.is("--question")) o.question = std::size_t(args.count());
+    else if (args.is("--live-seconds")) o.live_seconds = args.number();
+    else if (args.is("--threads")) o.threads = int(args.count());
+    else args.unknown();
   }
   return o;
 }
