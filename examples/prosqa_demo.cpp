@@ -36,6 +36,7 @@ struct Options {
   std::string test = std::string(COCONUT_SHARED_DATA) + "/prosqa_test.json";
   std::size_t question = 0;  // which test question part 1 shows
   double live_seconds = 60;  // 0: skip part 2
+  bool scores_only = false;  // part 3 alone
   int threads = 0;
 };
 
@@ -45,6 +46,8 @@ const char* kUsage = R"(usage: prosqa_demo [flags]
   --question N        the test question shown with its thoughts (default 0)
   --live-seconds S    how long the small model trains live (default 60; 0 skips it)
   --threads N         OpenMP threads (default: all cores)
+  --scores-only       only score the models on --test (how examples/models/models.json
+                      records their accuracy on the official validation set)
 )";
 
 Options parse(int argc, char** argv) {
@@ -56,6 +59,7 @@ Options parse(int argc, char** argv) {
     else if (args.is("--question")) o.question = std::size_t(args.count());
     else if (args.is("--live-seconds")) o.live_seconds = args.number();
     else if (args.is("--threads")) o.threads = int(args.count());
+    else if (args.is("--scores-only")) o.scores_only = true;
     else args.unknown();
   }
   return o;
@@ -159,19 +163,22 @@ int main(int argc, char** argv) {
       throw std::runtime_error("--question " + std::to_string(o.question) + ": " + o.test + " has " +
                                std::to_string(test.size()) + " questions");
 
-    show_thoughts(coconut, test[o.question]);
-    if (o.live_seconds > 0) train_live(o.live_seconds);
-
-    std::printf("\n== 3. The shipped models on the %zu official test questions\n\n", test.size());
+    if (!o.scores_only) {
+      show_thoughts(coconut, test[o.question]);
+      if (o.live_seconds > 0) train_live(o.live_seconds);
+      std::printf("\n== 3. The shipped models on the %zu official test questions\n", test.size());
+    }
+    std::printf("\n");
     std::printf("%-8s %9s %14s %11s %11s\n", "method", "accuracy", "chose target", "gen tokens", "s/question");
     double accuracy[2];
     int row = 0;
     for (auto* m : {&coconut, &no_cot}) {
       const ModelScore s = m->score(test, -1, o.test);
-      std::printf("%-8s %8.1f%% %13.1f%% %11.1f %11.4f\n", m->settings().method.c_str(), 100 * s.accuracy,
+      std::printf("%-8s %8.2f%% %13.2f%% %11.1f %11.4f\n", m->settings().method.c_str(), 100 * s.accuracy,
                   100 * s.choice, s.mean_generated_tokens, s.seconds_per_example);
       accuracy[row++] = s.accuracy;
     }
+    if (o.scores_only) return 0;
     std::printf("(how they were trained: %s/README.md; all methods: docs/RESULTS.md)\n\n", o.models.c_str());
     std::printf("ProsQA test accuracy: coconut %.1f%%, no-cot %.1f%%\n", 100 * accuracy[0], 100 * accuracy[1]);
   } catch (const std::exception& e) {

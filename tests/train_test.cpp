@@ -173,6 +173,34 @@ BOOST_AUTO_TEST_CASE(text_and_token_checks_agree_on_prosqa) {
   BOOST_TEST(matches > 0);
 }
 
+// ProsQA's option choice: which of the two options an answer names, whatever its
+// wording; the accuracy counts only the target (the distractor and "neither" fail).
+BOOST_AUTO_TEST_CASE(prosqa_option_choice) {
+  const auto samples = load_json(COCONUT_TEST_DATA "/../../shared/data/prosqa_valid.json");
+  const Sample& s = samples.front();
+  const std::string target = s.idx_to_symbol[std::size_t(s.target)];
+  const std::string distractor = s.idx_to_symbol[std::size_t(s.neg_target)];
+  BOOST_TEST(prosqa_choice(s, s.answer) == 1);
+  BOOST_TEST(prosqa_choice(s, "Bob is a " + target) == 1);  // another subject, no period: still the target
+  BOOST_TEST(prosqa_choice(s, "Tom is a " + distractor + ".") == -1);
+  BOOST_TEST(prosqa_choice(s, "Tom is a " + target + " or " + distractor + ".") == 0);
+  BOOST_TEST(prosqa_choice(s, "Tom is a " + target + "s.") == 0);  // a longer word is not the name
+
+  const WordTokenizer tok = WordTokenizer::build(samples);
+  const SpecialTokens special = word_special_tokens();
+  const auto said = [&](const std::string& text) {
+    auto ids = tok.encode(text);
+    ids.push_back(special.eos);
+    return ids;
+  };
+  const std::vector<Sample> three(samples.begin(), samples.begin() + 3);
+  const std::string wrong = three[1].idx_to_symbol[std::size_t(three[1].neg_target)];
+  const std::vector<std::vector<int>> outputs = {said("### " + three[0].answer), said("### Tom is a " + wrong + "."),
+                                                 said("### " + three[2].answer)};
+  BOOST_TEST(prosqa_choice_accuracy(three, outputs, tok, special) == 2.0 / 3.0);
+  BOOST_CHECK_THROW(prosqa_choice_accuracy(three, {outputs[0]}, tok, special), std::invalid_argument);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(trainer)
