@@ -71,6 +71,7 @@ struct Options {
   double checkpoint_minutes = 5;
   std::string out = "runs";
   bool resume = false;
+  bool evaluate_only = false;  // score the starting model on the test set, no training
   std::string command;  // the command line, kept in checkpoints
   long fail_at_step = 0;  // testing: the rank --fail-rank throws after this step
   int fail_rank = 0;
@@ -115,6 +116,8 @@ const char* kUsage = R"(usage: coconut_train [flags]
   --checkpoint-minutes X          checkpoint interval (default 5)
   --out DIR                       where checkpoints and logs go (default runs)
   --resume                        continue each method from DIR/<method>.ckpt
+  --evaluate-only                 no training: score the --from (or --init) model on the
+                                  test set at the last epoch's stage
   --args-file F                   read more flags from F (whitespace separated)
   --fail-at-step N --fail-rank R  testing: rank R fails after step N
 )";
@@ -167,6 +170,7 @@ Options parse(Flags args) {
     else if (args.is("--checkpoint-minutes")) o.checkpoint_minutes = args.number();
     else if (args.is("--out")) o.out = args.text();
     else if (args.is("--resume")) o.resume = true;
+    else if (args.is("--evaluate-only")) o.evaluate_only = true;
     else if (args.is("--fail-at-step")) o.fail_at_step = long(args.count());
     else if (args.is("--fail-rank")) o.fail_rank = int(args.count());
     else if (args.is("--args-file")) {
@@ -195,6 +199,8 @@ Options parse(Flags args) {
     usage_error("--init loads GPT-2 weights, whose embedding rows are GPT-2's BPE tokens: add --tokenizer gpt2");
   if (!o.init.empty() && !o.from.empty()) usage_error("--init and --from both give the starting weights: pick one");
   if (o.cot_epochs < 0) usage_error("--cot-epochs must be at least 0");
+  if (o.evaluate_only && o.from.empty() && o.init.empty())
+    usage_error("--evaluate-only scores a trained model: give it with --from (or --init)");
   if (o.start_epoch < 0 || o.start_epoch >= o.epochs) usage_error("--start-epoch must be in [0, --epochs)");
   if (o.max_new_tokens == 0) o.max_new_tokens = o.task == "gsm8k" ? 64 : 128;
   return o;
@@ -392,34 +398,41 @@ Score run_method(const Options& o, Collective* group, const std::string& name, c
         if (step == o.fail_at_step && trainer.rank() == o.fail_rank)
           throw std::runtime_error("failing on purpose after step " + std::to_string(step) + " (--fail-at-step)");
       };
-    if (o.resume && fs::exists(cfg.checkpoint)) {
-      trainer.resume(cfg.checkpoint);
-      if (load_checkpoint(cfg.checkpoint).vocabulary != tok.identity())
-        throw std::runtime_error(cfg.checkpoint + " was trained with another tokenizer or vocabulary (" +
-                                 (tok.is_gpt2() ? "other GPT-2 tokenizer files, or --tokenizer word"
-                                                : "different data or seed, or --tokenizer gpt2") + ")");
-    } else if (o.start_epoch > 0) {
-      // A run that begins at a later epoch: the model as it is, positioned there.
+    if (o.evaluate_only) {  // the starting model (--from, --init) as it is
+      if (!trainer.is_root()) return;
+      trainer.progress().message("== " + name + ": scoring " + (o.from.empty() ? o.init : o.from) +
+                                 " without training (--evaluate-only)");
+    } else {
+      if (o.resume && fs::exists(cfg.checkpoint)) {
+        trainer.resume(cfg.checkpoint);
+        if (load_checkpoint(cfg.checkpoint).vocabulary != tok.identity())
+          throw std::runtime_error(cfg.checkpoint + " was trained with another tokenizer or vocabulary (" +
+                                   (tok.is_gpt2() ? "other GPT-2 tokenizer files, or --tokenizer word"
+                                                  : "different data or seed, or --tokenizer gpt2") + ")");
+      } else if (o.start_epoch > 0) {
+        // A run that begins at a later epoch: the model as it is, positioned there.
+        if (trainer.is_root())
+          trainer.progress().message("starting at epoch " + std::to_string(o.start_epoch) + " (stage " +
+                                     std::to_string(trainer.stage(o.start_epoch)) + ")");
+        trainer.save(cfg.checkpoint, o.start_epoch, 0);  // rank 0 writes; every rank reads it
+        if (group) group->barrier();
+        trainer.resume(cfg.checkpoint);
+      }
       if (trainer.is_root())
-        trainer.progress().message("starting at epoch " + std::to_string(o.start_epoch) + " (stage " +
-                                   std::to_string(trainer.stage(o.start_epoch)) + ")");
-      trainer.save(cfg.checkpoint, o.start_epoch, 0);  // rank 0 writes; every rank reads it
-      if (group) group->barrier();
-      trainer.resume(cfg.checkpoint);
-    }
-    if (trainer.is_root()) trainer.progress().message("== " + name + ": " + std::to_string(cfg.epochs) + " epochs of " +
-                               std::to_string(trainer.steps_per_epoch(train.size())) + " steps, model '" +
-                               std::string(Config::name) + "'");
-    trainer.fit(train, valid);
-    score.train_seconds = trainer.progress().elapsed();
-    score.steps = trainer.global_step();
-    if (!trainer.is_root()) return;  // rank 0 scores the model
-    const long all_steps = long(cfg.epochs - o.start_epoch) * trainer.steps_per_epoch(train.size());
-    if (cfg.max_steps > 0 && trainer.global_step() < all_steps) {
-      trainer.progress().message("stopped at step " + std::to_string(trainer.global_step()) + " (--max-steps); " +
-                                 "scoring the model as it is");
-    } else if (fs::exists(cfg.checkpoint + ".best")) {
-      trainer.resume(cfg.checkpoint + ".best");  // the best epoch by validation accuracy
+        trainer.progress().message("== " + name + ": " + std::to_string(cfg.epochs) + " epochs of " +
+                                   std::to_string(trainer.steps_per_epoch(train.size())) + " steps, model '" +
+                                   std::string(Config::name) + "'");
+      trainer.fit(train, valid);
+      score.train_seconds = trainer.progress().elapsed();
+      score.steps = trainer.global_step();
+      if (!trainer.is_root()) return;  // rank 0 scores the model
+      const long all_steps = long(cfg.epochs - o.start_epoch) * trainer.steps_per_epoch(train.size());
+      if (cfg.max_steps > 0 && trainer.global_step() < all_steps) {
+        trainer.progress().message("stopped at step " + std::to_string(trainer.global_step()) + " (--max-steps); " +
+                                   "scoring the model as it is");
+      } else if (fs::exists(cfg.checkpoint + ".best")) {
+        trainer.resume(cfg.checkpoint + ".best");  // the best epoch by validation accuracy
+      }
     }
     if (!o.export_dir.empty()) {
       const fs::path dir = o.methods.size() == 1 ? fs::path(o.export_dir) : fs::path(o.export_dir) / name;

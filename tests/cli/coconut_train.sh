@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# coconut_train's flags for pretrained GPT-2 and GSM8k, as far as they need no
-# download: --export, --start-epoch, --from and --cot-epochs on a small word-level run, and the errors
-# that name a wrong combination of flags.  Usage: coconut_train.sh COCONUT_TRAIN WORK_DIR
+# coconut_train's flags beyond plain training, as far as they need no download:
+# --export, --start-epoch, --from, --cot-epochs and --evaluate-only on a small
+# word-level run, and the errors that name a wrong combination of flags.  Usage: coconut_train.sh COCONUT_TRAIN WORK_DIR
 set -uo pipefail
 train=$1 work=$2
 rm -rf "$work" && mkdir -p "$work"
@@ -27,6 +27,13 @@ timeout 300 "$train" "${args[@]}" --out "$work/from" --from "$work/run/coconut.c
 grep -q "starting at epoch 2 (stage 1)" "$work/from.log" || { cat "$work/from.log"; fail "--cot-epochs not applied"; }
 [ -s "$work/from/coconut.ckpt.best" ] || fail "no best model from the run with --from"
 
+# --evaluate-only scores the --from model and trains nothing.
+timeout 300 "$train" "${args[@]}" --out "$work/eval" --from "$work/from/coconut.ckpt.best" --evaluate-only \
+  > "$work/eval.log" 2>&1 || { cat "$work/eval.log"; fail "the run with --evaluate-only"; }
+grep -q "without training (--evaluate-only)" "$work/eval.log" || { cat "$work/eval.log"; fail "no --evaluate-only"; }
+grep -Eq "^coconut +[0-9.]+%" "$work/eval.log" || { cat "$work/eval.log"; fail "no score from --evaluate-only"; }
+grep -q "stage 0  step" "$work/eval.log" && fail "--evaluate-only trained"
+
 # Wrong combinations stop before any work, naming the flag.
 expect_error() {  # expect_error MESSAGE ARGS...
   local message=$1; shift
@@ -40,6 +47,7 @@ expect_error "--tokenizer must be word or gpt2" --tokenizer bytes
 expect_error "--start-epoch must be in [0, --epochs)" --epochs 3 --start-epoch 3
 expect_error "pick one" --init "$work/export/model.safetensors" --from "$work/run/coconut.ckpt.best" --tokenizer gpt2 \
   --config gpt2
+expect_error "give it with --from" --evaluate-only
 expect_error "is not a coconut checkpoint" "${args[@]}" --out "$work/bad" --from "$work/export/config.json"
 echo '[{"question": "1 + 1?", "steps": ["<<1+1=2>>"], "answer": "2"}]' > "$work/gsm.json"
 expect_error "no GPT-2 tokenizer there" --task gsm8k --train "$work/gsm.json" --valid "$work/gsm.json" \
