@@ -3,7 +3,7 @@
 BUILD ?= build
 JOBS  ?= $(shell nproc)
 
-.PHONY: all deps configure build demo test bench clean gpt2-tokenizer
+.PHONY: all deps configure build demo demo-chain test bench clean gpt2-tokenizer
 
 all: build
 
@@ -16,9 +16,14 @@ configure: deps
 build: configure
 	cmake --build $(BUILD) -j $(JOBS)
 
-# Trains a small model on an embedded task and prints what it learned.
+# The shipped ProsQA models: one question's continuous thoughts, a minute of live
+# training, and both models on the official test set.
 demo: configure
 	cmake --build $(BUILD) -j $(JOBS) --target demo
+
+# Coconut against its baselines on the built-in Chain task, trained from scratch.
+demo-chain: configure
+	cmake --build $(BUILD) -j $(JOBS) --target demo-chain
 
 # Builds every program and runs every Boost.Test suite through CTest.
 test: build
