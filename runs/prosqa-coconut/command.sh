@@ -1,4 +1,9 @@
 #!/usr/bin/env bash
+# STOPPED (a first branch, taken too early; see runs/README.md). Kept as the record
+# of how the shipped Coconut model was trained; its starting model (CoT epoch 4)
+# and resumable checkpoint were not committed, only its best model
+# (= examples/models/prosqa-coconut.ckpt) and its log.
+#
 # Coconut on generated ProsQA from scratch (Mini model): its CoT stage is the CoT
 # run's best model after 5 epochs (runs/prosqa-cot-lr1e-3, whose loss had stopped
 # falling), then stages 1..6 with c = 1, 2 epochs each, stage mixing 0.3 (as the
