@@ -372,12 +372,18 @@ Score run_method(const Options& o, Collective* group, const std::string& name, c
   cfg.log = (fs::path(o.out) / (name + ".jsonl")).string();
   fs::create_directories(o.out);
 
+  // A checkpoint (--from, --resume) must come from this tokenizer: its rows are these tokens.
+  const auto same_tokenizer = [&](const Checkpoint& c, const std::string& path) {
+    if (c.vocabulary != tok.identity())
+      throw std::runtime_error(path + " was trained with another tokenizer or vocabulary (" +
+                               (tok.is_gpt2() ? "other GPT-2 tokenizer files, or --tokenizer word"
+                                              : "different data or seed, or --tokenizer gpt2") + ")");
+  };
   GPT<Config> model;
   if (!o.init.empty()) {
     load_pretrained(model, o.init, tok, !group || group->is_root());
   } else if (!o.from.empty()) {
-    if (load_parameters(model, o.from).vocabulary != tok.identity())
-      throw std::runtime_error("--from " + o.from + " was trained with another tokenizer or vocabulary");
+    same_tokenizer(load_parameters(model, o.from), "--from " + o.from);
   } else {
     model.init(o.seed);
   }
@@ -404,11 +410,7 @@ Score run_method(const Options& o, Collective* group, const std::string& name, c
                                  " without training (--evaluate-only)");
     } else {
       if (o.resume && fs::exists(cfg.checkpoint)) {
-        trainer.resume(cfg.checkpoint);
-        if (load_checkpoint(cfg.checkpoint).vocabulary != tok.identity())
-          throw std::runtime_error(cfg.checkpoint + " was trained with another tokenizer or vocabulary (" +
-                                   (tok.is_gpt2() ? "other GPT-2 tokenizer files, or --tokenizer word"
-                                                  : "different data or seed, or --tokenizer gpt2") + ")");
+        same_tokenizer(trainer.resume(cfg.checkpoint), cfg.checkpoint);
       } else if (o.start_epoch > 0) {
         // A run that begins at a later epoch: the model as it is, positioned there.
         if (trainer.is_root())

@@ -31,7 +31,6 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <limits>
 #include <string>
 #include <vector>
@@ -104,16 +103,10 @@ std::string markdown_table(const std::vector<std::string>& header, const std::ve
   return out;
 }
 
-void write_file(const fs::path& path, const std::string& text) {
-  std::ofstream out(path);
-  out << text;
-  if (!out) throw std::runtime_error("cannot write " + path.string());
-}
-
 // Prints `text` and writes it to `path`.
 void report(const fs::path& path, const std::string& text) {
   std::printf("%s\n", text.c_str());
-  write_file(path, text);
+  write_atomically(path.string(), text);
 }
 
 // ---- 1. thought contents -------------------------------------------------------
@@ -222,7 +215,7 @@ void write_thought_report(const std::vector<ThoughtMass>& masses, const RunSetti
   text += "\n## Mass per node of the group\n\n";
   text += markdown_table({"thought", "step", "frontier", "other reachable", "unreachable"}, per_node);
   report(fs::path(o.out) / "thoughts.md", text);
-  write_file(fs::path(o.out) / "thoughts.svg", svg::document({raw_chart, node_chart}));
+  write_atomically((fs::path(o.out) / "thoughts.svg").string(), svg::document({raw_chart, node_chart}));
 }
 
 // ---- 2. accuracy against the number of thoughts -------------------------------
@@ -250,7 +243,7 @@ void accuracy_by_thoughts(TrainedModel<Config>& trained, const std::vector<Sampl
           "the answers that name the target and not the distractor (50% is chance).\n\n";
   text += markdown_table({"k", "latents", "exact match %", "chose %", "generated tokens"}, rows);
   report(fs::path(o.out) / "accuracy_by_thoughts.md", text);
-  write_file(fs::path(o.out) / "accuracy_by_thoughts.svg", svg::document({chart}, 640, 400));
+  write_atomically((fs::path(o.out) / "accuracy_by_thoughts.svg").string(), svg::document({chart}, 640, 400));
 }
 
 // ---- the run ---------------------------------------------------------------------

@@ -261,6 +261,38 @@ BOOST_AUTO_TEST_CASE(resume_is_bit_identical) {
   fs::remove_all(dir);
 }
 
+// max_seconds stops fit() with a checkpoint: a limit already spent before the
+// first step trains nothing, and a generous one changes nothing.
+BOOST_AUTO_TEST_CASE(max_seconds_stops_with_a_checkpoint) {
+  const auto train = make_chains(40, 2, 1);
+  using v = ChainVocabulary;
+  const fs::path dir = temp_dir();
+  const std::string path = (dir / "timed.ckpt").string();
+  Model model;
+  model.init(3);
+  TrainConfig spent = small_config(path);
+  spent.max_seconds = 1e-9;
+  Trainer<Model, ContinuousThought<1>> stopped(model, spent, v::special(), v::hash);
+  stopped.fit(train, {});
+  BOOST_TEST(stopped.global_step() == 0);
+  BOOST_TEST(load_checkpoint(path).global_step == 0);
+
+  Model unlimited, limited;
+  unlimited.init(3);
+  limited.init(3);
+  TrainConfig generous = small_config("");
+  generous.max_seconds = 1e6;
+  Trainer<Model, ContinuousThought<1>> a(unlimited, small_config(""), v::special(), v::hash);
+  Trainer<Model, ContinuousThought<1>> b(limited, generous, v::special(), v::hash);
+  a.fit(train, {});
+  b.fit(train, {});
+  BOOST_TEST(a.global_step() == 15);  // 3 epochs of 5 steps
+  BOOST_TEST(b.global_step() == a.global_step());
+  BOOST_TEST(std::equal(unlimited.params().span().begin(), unlimited.params().span().end(),
+                        limited.params().span().begin()));
+  fs::remove_all(dir);
+}
+
 // A checkpoint written for another model shape is refused, naming both shapes; a
 // truncated one is an error, not garbage; saving leaves no temporary file.
 BOOST_AUTO_TEST_CASE(checkpoint_errors) {

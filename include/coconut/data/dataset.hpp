@@ -173,7 +173,7 @@ inline std::vector<Sample> load_json(const std::string& path) {
 }
 
 // Writes samples as a JSON list, one sample per line (readable, greppable, and
-// still one JSON document). Atomic (see detail::write_atomically): a crash never
+// still one JSON document). Atomic (see write_atomically): a crash never
 // leaves a half-written data set behind.
 inline void save_json(const std::string& path, const std::vector<Sample>& samples) {
   std::string text = "[\n";
@@ -186,7 +186,7 @@ inline void save_json(const std::string& path, const std::vector<Sample>& sample
     text += i + 1 < samples.size() ? ",\n" : "\n";
   }
   text += "]\n";
-  detail::write_atomically(path, text);
+  write_atomically(path, text);
 }
 
 }  // namespace coconut

@@ -177,7 +177,7 @@ class WordTokenizer {
   void save(const std::string& path) const {
     std::string text;
     for (const auto& t : tokens_) text += escape(t) + '\n';
-    detail::write_atomically(path, text);
+    write_atomically(path, text);
   }
 
   static WordTokenizer load(const std::string& path) {

@@ -1,7 +1,8 @@
 // Writing a file so that a crash never leaves it half written: the content goes to
 // a temporary file beside the target, which is flushed and then renamed over it.
 // Readers see the old file or the whole new one. Every file the library writes
-// (data sets, tokenizers, checkpoints, safetensors) goes through here.
+// (data sets, tokenizers, checkpoints, safetensors) goes through here, and so can
+// a program's own reports.
 #pragma once
 
 #include <filesystem>
@@ -10,7 +11,7 @@
 #include <stdexcept>
 #include <string>
 
-namespace coconut::detail {
+namespace coconut {
 
 // Writes `path` through `write(std::ostream&)`, atomically. With `make_parents`
 // missing directories on the way are created (model files, checkpoints); without,
@@ -38,4 +39,4 @@ inline void write_atomically(const std::string& path, const std::string& text) {
   write_file_atomically(path, [&](std::ostream& out) { out.write(text.data(), std::streamsize(text.size())); });
 }
 
-}  // namespace coconut::detail
+}  // namespace coconut

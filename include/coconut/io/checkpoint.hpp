@@ -72,7 +72,7 @@ struct Checkpoint {
 
 // Writes `ckpt` to `path` atomically: a temporary file, flushed, then renamed.
 inline void save_checkpoint(const Checkpoint& ckpt, const std::string& path) {
-  detail::write_file_atomically(path, [&](std::ostream& out) {
+  write_file_atomically(path, [&](std::ostream& out) {
     out.write("COCONUT-CKPT", 12);
     cereal::PortableBinaryOutputArchive ar(out);
     ar(kCheckpointFormat, ckpt);

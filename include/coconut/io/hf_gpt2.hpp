@@ -277,7 +277,7 @@ void export_hf_gpt2(const Arena<T>& params, const std::string& path, int vocab_s
   }
   write_safetensors(path, entries, {{"format", "pt"}});  // transformers refuses files without format "pt"
   const std::string config = hf_gpt2_config<Config>(vocab_size).dump(2) + "\n";
-  detail::write_atomically(config_json_beside(path), config);
+  write_atomically(config_json_beside(path), config);
 }
 
 // ---- latent tokens -------------------------------------------------------------------

@@ -275,7 +275,6 @@ class SafetensorsFile {
 
 // ---- writing ------------------------------------------------------------------------
 
-
 // One tensor to write: its name, shape and row-major float elements.
 struct SafetensorsEntry {
   std::string name;
@@ -304,7 +303,7 @@ inline void write_safetensors(const std::string& path, const std::vector<Safeten
   text.append((8 - text.size() % 8) % 8, ' ');
   const std::uint64_t n = text.size();
 
-  detail::write_file_atomically(path, [&](std::ostream& out) {
+  write_file_atomically(path, [&](std::ostream& out) {
     out.write(reinterpret_cast<const char*>(&n), 8);
     out.write(text.data(), std::streamsize(text.size()));
     for (const auto& t : tensors)

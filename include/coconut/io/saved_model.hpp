@@ -15,6 +15,7 @@
 #pragma once
 
 #include <algorithm>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -44,7 +45,7 @@ struct RunSettings {
   // Reads text(); `source` (a file name) is named in errors.
   static RunSettings parse(const std::string& text, const std::string& source) {
     RunSettings s;
-    bool seen[4] = {};
+    std::set<std::string> seen;
     std::istringstream in(text);
     for (std::string line; std::getline(in, line);) {
       const auto eq = line.find('=');
@@ -58,16 +59,16 @@ struct RunSettings {
         }
       };
       if (key == "task") s.task = value;
-      else if (key == "config") s.config = value, seen[0] = true;
-      else if (key == "method") s.method = value, seen[1] = true;
-      else if (key == "c") s.c = integer(), seen[2] = true;
-      else if (key == "max_stage") s.max_stage = integer(), seen[3] = true;
+      else if (key == "config") s.config = value;
+      else if (key == "method") s.method = value;
+      else if (key == "c") s.c = integer();
+      else if (key == "max_stage") s.max_stage = integer();
       else if (key == "command") s.command = value;
+      seen.insert(key);
     }
-    const char* names[4] = {"config", "method", "c", "max_stage"};
-    for (int i = 0; i < 4; ++i)
-      if (!seen[i])
-        throw std::runtime_error(source + ": its settings lack '" + names[i] +
+    for (const char* required : {"config", "method", "c", "max_stage"})
+      if (!seen.count(required))
+        throw std::runtime_error(source + ": its settings lack '" + required +
                                  "' (a model saved by coconut_train has them; a resumable checkpoint of an "
                                  "older build may not)");
     method_named(s.method);  // throws for an unknown method

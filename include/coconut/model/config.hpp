@@ -32,7 +32,8 @@ struct Small {
   static constexpr int block_size = 512;
 };
 
-// Mini: Small at a quarter of the compute, for runs of minutes (the demo).
+// Mini: Small at a quarter of the compute per token: the shape of the long ProsQA
+// runs on two cores and of the shipped models (examples/models/).
 struct Mini {
   static constexpr std::string_view name = "mini";
   static constexpr int n_layer = 2;

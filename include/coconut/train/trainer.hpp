@@ -117,9 +117,10 @@ class Trainer {
   // Stage of an epoch under this run's method.
   int stage(int epoch) const { return stage_of_epoch(cfg_.method, cfg_.curriculum, epoch); }
 
-  // Continue from a checkpoint written by this trainer (same model shape).
-  void resume(const std::string& path) {
-    const Checkpoint c = load_parameters(model_, path);
+  // Continue from a checkpoint written by this trainer (same model shape); returns
+  // the checkpoint, for what the program saved in it (vocabulary, settings).
+  Checkpoint resume(const std::string& path) {
+    Checkpoint c = load_parameters(model_, path);
     if (!c.adam_m.empty()) {
       std::copy(c.adam_m.begin(), c.adam_m.end(), opt_.first_moment().data());
       std::copy(c.adam_v.begin(), c.adam_v.end(), opt_.second_moment().data());
@@ -139,6 +140,7 @@ class Trainer {
     best_ = c.best_accuracy;
     if (is_root()) progress_.message("resumed from " + path + " at epoch " + std::to_string(epoch_) + ", step " +
                       std::to_string(step_in_epoch_) + " (global step " + std::to_string(global_step_) + ")");
+    return c;
   }
 
   // The batches of an epoch: laid out at its stage, in its shuffled order.
@@ -161,9 +163,9 @@ class Trainer {
   }
 
   // Trains from the current position to the last epoch (or to max_steps or
-  // max_seconds);
-  // evaluates on `valid` after each epoch (if not empty) and keeps the best model
-  // at <checkpoint>.best (without optimizer state: a model to use, io/saved_model.hpp).
+  // max_seconds); evaluates on `valid` after each epoch (if not empty) and keeps the
+  // best model at <checkpoint>.best (without optimizer state: a model to use,
+  // io/saved_model.hpp).
   void fit(const std::vector<TokenizedSample>& train, const std::vector<TokenizedSample>& valid) {
     if (train.empty()) throw std::invalid_argument("Trainer::fit: no training samples");
     Policy policy;
