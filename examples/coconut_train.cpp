@@ -71,6 +71,7 @@ struct Options {
   double checkpoint_minutes = 5;
   std::string out = "runs";
   bool resume = false;
+  bool group_by_length = false;
   bool evaluate_only = false;  // score the starting model on the test set, no training
   std::string command;  // the command line, kept in checkpoints
   long fail_at_step = 0;  // testing: the rank --fail-rank throws after this step
@@ -110,6 +111,7 @@ const char* kUsage = R"(usage: coconut_train [flags]
   --batch N --lr X --warmup N --weight-decay X --grad-clip X   (default 32 1e-4 0 0.01 0)
   --uniform-prob P                stage mixing probability (default 0)
   --reset stage|epoch|never       when the optimizer is re-created (default stage)
+  --group-by-length               batches of similar lengths: less padding, faster epochs
   --seed N --threads N            (threads 0: OpenMP's default)
   --max-steps N                   stop after N optimizer steps (resume later)
   --max-new-tokens N              generation limit (default 64 for gsm8k, else 128)
@@ -163,6 +165,7 @@ Options parse(Flags args) {
     else if (args.is("--grad-clip")) o.grad_clip = args.number();
     else if (args.is("--uniform-prob")) o.uniform_prob = args.number();
     else if (args.is("--reset")) o.reset = args.text();
+    else if (args.is("--group-by-length")) o.group_by_length = true;
     else if (args.is("--seed")) o.seed = std::uint64_t(args.count());
     else if (args.is("--threads")) o.threads = int(args.count());
     else if (args.is("--max-steps")) o.max_steps = long(args.count());
@@ -367,6 +370,7 @@ Score run_method(const Options& o, Collective* group, const std::string& name, c
   cfg.seed = o.seed;
   cfg.max_new_tokens = o.max_new_tokens;
   cfg.max_steps = o.max_steps;
+  cfg.group_by_length = o.group_by_length;
   cfg.checkpoint = (fs::path(o.out) / (name + ".ckpt")).string();
   cfg.checkpoint_seconds = 60 * o.checkpoint_minutes;
   cfg.log = (fs::path(o.out) / (name + ".jsonl")).string();
@@ -399,6 +403,10 @@ Score run_method(const Options& o, Collective* group, const std::string& name, c
     // compare text, as the reference does. ProsQA and ProntoQA with words keep the
     // token-level check of earlier runs (tasks.hpp says where the two differ).
     if (tok.is_gpt2() || o.task == "gsm8k") trainer.answer_check = text_answer_check(tok, special);
+    if (o.task == "prosqa")
+      trainer.valid_choice_accuracy = [&](const std::vector<std::vector<int>>& generated) {
+        return prosqa_choice_accuracy(data.valid, generated, tok, special);
+      };
     if (o.fail_at_step > 0)
       trainer.on_step = [&](long step, double) {
         if (step == o.fail_at_step && trainer.rank() == o.fail_rank)

@@ -261,6 +261,54 @@ BOOST_AUTO_TEST_CASE(resume_is_bit_identical) {
   fs::remove_all(dir);
 }
 
+// group_by_length keeps an epoch's sequences (the same ones, the partial batch
+// last) but gives each batch rows of similar lengths: in every run of
+// kGroupBatches batches, no two batches' length ranges overlap, and padding drops.
+BOOST_AUTO_TEST_CASE(group_by_length_batches) {
+  std::vector<TokenizedSample> train;
+  Rng rng(5);
+  for (int i = 0; i < 8 * 8 * 2 + 3; ++i)  // 16 full batches of 8 and 3 rows left over
+    train.push_back({std::vector<int>(1 + rng.below(40), 10), {{20}, {21, 22}}, {30}});
+  using v = ChainVocabulary;
+  Model model;
+  TrainConfig plain = small_config(""), grouped = small_config("");
+  grouped.group_by_length = true;
+  const Trainer<Model, ContinuousThought<1>> a(model, plain, v::special(), v::hash);
+  const Trainer<Model, ContinuousThought<1>> b(model, grouped, v::special(), v::hash);
+  const std::size_t batch = std::size_t(plain.batch_size), run = Trainer<Model, ContinuousThought<1>>::kGroupBatches * batch;
+  const auto x = a.epoch_sequences(train, 0), y = b.epoch_sequences(train, 0);
+  BOOST_TEST(y.size() == x.size());
+  const auto tokens = [](const std::vector<Sequence>& s, std::size_t first, std::size_t last) {
+    std::vector<std::vector<int>> t;
+    for (std::size_t i = first; i < last; ++i) t.push_back(s[i].tokens);
+    std::sort(t.begin(), t.end());
+    return t;
+  };
+  for (std::size_t first = 0; first < x.size(); first += run)  // each run holds the same sequences (the last: 3)
+    BOOST_TEST((tokens(x, first, std::min(x.size(), first + run)) == tokens(y, first, std::min(y.size(), first + run))));
+  std::size_t padded_x = 0, padded_y = 0;
+  std::vector<std::pair<std::size_t, std::size_t>> ranges;  // (shortest, longest) row of each batch of y
+  for (std::size_t first = 0; first < x.size(); first += batch) {
+    const std::size_t last = std::min(x.size(), first + batch);
+    std::size_t lx = 0, ly = 0, sy = SIZE_MAX;
+    for (std::size_t i = first; i < last; ++i) {
+      lx = std::max(lx, x[i].tokens.size());
+      ly = std::max(ly, y[i].tokens.size());
+      sy = std::min(sy, y[i].tokens.size());
+    }
+    padded_x += lx * (last - first);
+    padded_y += ly * (last - first);
+    ranges.push_back({sy, ly});
+  }
+  for (std::size_t i = 0; i < 16; ++i)
+    for (std::size_t j = i + 1; j < (i / 8 + 1) * 8; ++j)
+      BOOST_TEST((ranges[i].second <= ranges[j].first || ranges[j].second <= ranges[i].first));
+  BOOST_TEST(padded_y < padded_x * 3 / 4);
+  const auto again = b.epoch_sequences(train, 0);  // a function of (seed, epoch)
+  BOOST_TEST(std::equal(again.begin(), again.end(), y.begin(),
+                        [](const Sequence& p, const Sequence& q) { return p.tokens == q.tokens; }));
+}
+
 // max_seconds stops fit() with a checkpoint: a limit already spent before the
 // first step trains nothing, and a generous one changes nothing.
 BOOST_AUTO_TEST_CASE(max_seconds_stops_with_a_checkpoint) {

@@ -56,15 +56,19 @@ class Progress {
     tokens_ = 0;
   }
 
-  void evaluation(int epoch, int stage, double accuracy, double mean_tokens, double seconds_per_example) {
+  // `choice`: the share of answers naming the right option (ProsQA), -1 if not measured.
+  void evaluation(int epoch, int stage, double accuracy, double mean_tokens, double seconds_per_example,
+                  double choice = -1) {
     if (log_) {
-      log_ << "{\"kind\":\"eval\",\"epoch\":" << epoch << ",\"stage\":" << stage << ",\"accuracy\":" << accuracy
-           << ",\"mean_generated_tokens\":" << mean_tokens << ",\"seconds_per_example\":" << seconds_per_example
+      log_ << "{\"kind\":\"eval\",\"epoch\":" << epoch << ",\"stage\":" << stage << ",\"accuracy\":" << accuracy;
+      if (choice >= 0) log_ << ",\"choice\":" << choice;
+      log_ << ",\"mean_generated_tokens\":" << mean_tokens << ",\"seconds_per_example\":" << seconds_per_example
            << ",\"time\":" << elapsed() << "}\n";
       log_.flush();
     }
     message("epoch " + std::to_string(epoch) + "  stage " + std::to_string(stage) + "  validation accuracy " +
-            fixed(100 * accuracy, 1) + "%  mean generated tokens " + fixed(mean_tokens, 1));
+            fixed(100 * accuracy, 1) + "%" + (choice >= 0 ? "  chose the target " + fixed(100 * choice, 1) + "%" : "") +
+            "  mean generated tokens " + fixed(mean_tokens, 1));
   }
 
   // A line of its own (the bar, if any, moves below it).

@@ -24,6 +24,7 @@
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <iterator>
 #include <numeric>
 #include <string>
 #include <vector>
@@ -58,12 +59,14 @@ struct TrainConfig {
   long print_every = 50;                // plain-line progress interval (not a terminal)
   long max_steps = 0;                   // stop (with a checkpoint) at this global step; 0: run to the end
   double max_seconds = 0;               // stop (with a checkpoint) after this long in fit(); 0: no limit
+  bool group_by_length = false;         // batches of similar length (less padding): see epoch_sequences
 };
 
 struct EvalResult {
   double accuracy = 0;                  // exact match of the answer
   double mean_generated_tokens = 0;
   double seconds_per_example = 0;
+  double choice = -1;                   // share naming the right option (Trainer::valid_choice_accuracy; -1: none)
   std::vector<std::vector<int>> generated;  // per sample, up to and including EOS
 };
 
@@ -144,6 +147,12 @@ class Trainer {
   }
 
   // The batches of an epoch: laid out at its stage, in its shuffled order.
+  //
+  // A batch is padded to its longest row, so random batches of ProsQA CoT spend
+  // about a quarter of their tokens on padding. With `group_by_length`, each run of
+  // kGroupBatches batches in the shuffled order is sorted by length, and its full
+  // batches are then shuffled among themselves: rows of a batch have similar
+  // lengths, while the epoch still visits lengths in random order.
   std::vector<Sequence> epoch_sequences(const std::vector<TokenizedSample>& train, int epoch) const {
     Rng rng(cfg_.seed * 1000003ULL + std::uint64_t(epoch) + 1);
     std::vector<std::size_t> order(train.size());
@@ -155,8 +164,11 @@ class Trainer {
       const int k = sample_stage(train[i], cfg_.method, cfg_.curriculum, stage(epoch), rng);
       seqs.push_back(build_sequence(train[i], cfg_.method, cfg_.curriculum, k, special_));
     }
+    if (cfg_.group_by_length) group_by_length(seqs, rng);
     return seqs;
   }
+
+  static constexpr std::size_t kGroupBatches = 8;
 
   long steps_per_epoch(std::size_t n_train) const {
     return long((Index(n_train) + global_batch() - 1) / global_batch());
@@ -202,8 +214,9 @@ class Trainer {
         }
       }
       if (!valid.empty() && is_root()) {
-        const EvalResult r = evaluate(valid, k);
-        progress_.evaluation(epoch_, k, r.accuracy, r.mean_generated_tokens, r.seconds_per_example);
+        EvalResult r = evaluate(valid, k);
+        if (valid_choice_accuracy) r.choice = valid_choice_accuracy(r.generated);
+        progress_.evaluation(epoch_, k, r.accuracy, r.mean_generated_tokens, r.seconds_per_example, r.choice);
         if (r.accuracy > best_) {
           best_ = r.accuracy;
           if (!cfg_.checkpoint.empty()) save(cfg_.checkpoint + ".best", epoch_ + 1, 0, /*optimizer=*/false);
@@ -275,11 +288,36 @@ class Trainer {
   // in which equal answers can be different tokens (data/tasks.hpp: text_answer_check).
   std::function<bool(const TokenizedSample& sample, const std::vector<int>& generated)> answer_check;
 
+  // Optional, for ProsQA: given the outputs for the validation samples of fit() (in
+  // their order), the share that names the right option (data/tasks.hpp:
+  // prosqa_choice_accuracy); logged with each evaluation.
+  std::function<double(const std::vector<std::vector<int>>& generated)> valid_choice_accuracy;
+
   // Saved into every checkpoint for the program that owns the trainer.
   std::vector<std::string> vocabulary;
   std::string settings;
 
  private:
+  // epoch_sequences' grouping: sort each run of kGroupBatches global batches by
+  // length, then shuffle that run's full batches (a partial last batch stays last).
+  void group_by_length(std::vector<Sequence>& seqs, Rng& rng) const {
+    const std::size_t batch = std::size_t(global_batch()), run = kGroupBatches * batch;
+    const auto shorter = [](const Sequence& a, const Sequence& b) { return a.tokens.size() < b.tokens.size(); };
+    std::vector<Sequence> grouped;
+    grouped.reserve(seqs.size());
+    for (std::size_t first = 0; first < seqs.size(); first += run) {
+      const auto begin = seqs.begin() + long(first), end = seqs.begin() + long(std::min(seqs.size(), first + run));
+      std::stable_sort(begin, end, shorter);
+      std::vector<std::size_t> batches(std::size_t(end - begin) / batch);
+      std::iota(batches.begin(), batches.end(), 0);
+      sampling::shuffle(batches, rng);
+      for (std::size_t b : batches)
+        std::move(begin + long(b * batch), begin + long((b + 1) * batch), std::back_inserter(grouped));
+      std::move(begin + long(batches.size() * batch), end, std::back_inserter(grouped));
+    }
+    seqs = std::move(grouped);
+  }
+
   struct StepResult {
     double loss = 0;  // mean over the global batch's counted targets
     long tokens = 0;  // positions computed by all ranks
