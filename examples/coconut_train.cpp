@@ -72,6 +72,7 @@ struct Options {
   std::string out = "runs";
   bool resume = false;
   bool group_by_length = false;
+  std::string position_init = "normal";  // of a model trained from scratch: normal|sinusoidal
   bool evaluate_only = false;  // score the starting model on the test set, no training
   std::string command;  // the command line, kept in checkpoints
   long fail_at_step = 0;  // testing: the rank --fail-rank throws after this step
@@ -112,6 +113,8 @@ const char* kUsage = R"(usage: coconut_train [flags]
   --uniform-prob P                stage mixing probability (default 0)
   --reset stage|epoch|never       when the optimizer is re-created (default stage)
   --group-by-length               batches of similar lengths: less padding, faster epochs
+  --position-init normal|sinusoidal   position embeddings of a model trained from scratch:
+                                  GPT-2's N(0, 0.02) (default), or sines and cosines
   --seed N --threads N            (threads 0: OpenMP's default)
   --max-steps N                   stop after N optimizer steps (resume later)
   --max-new-tokens N              generation limit (default 64 for gsm8k, else 128)
@@ -166,6 +169,7 @@ Options parse(Flags args) {
     else if (args.is("--uniform-prob")) o.uniform_prob = args.number();
     else if (args.is("--reset")) o.reset = args.text();
     else if (args.is("--group-by-length")) o.group_by_length = true;
+    else if (args.is("--position-init")) o.position_init = args.text();
     else if (args.is("--seed")) o.seed = std::uint64_t(args.count());
     else if (args.is("--threads")) o.threads = int(args.count());
     else if (args.is("--max-steps")) o.max_steps = long(args.count());
@@ -187,6 +191,8 @@ Options parse(Flags args) {
   }
   for (const auto& m : o.methods) method_named(m);  // unknown names fail here, before any work
   if (o.reset != "stage" && o.reset != "epoch" && o.reset != "never") usage_error("--reset must be stage, epoch or never");
+  if (o.position_init != "normal" && o.position_init != "sinusoidal")
+    usage_error("--position-init must be normal or sinusoidal, not " + o.position_init);
   if (o.task == "json" && (o.train_json.empty() || o.valid_json.empty() || o.test_json.empty()))
     usage_error("--task json needs --train, --valid and --test");
   if (o.task == "gsm8k" && o.train_json.empty())
@@ -389,7 +395,8 @@ Score run_method(const Options& o, Collective* group, const std::string& name, c
   } else if (!o.from.empty()) {
     same_tokenizer(load_parameters(model, o.from), "--from " + o.from);
   } else {
-    model.init(o.seed);
+    model.init(o.seed, o.position_init == "sinusoidal" ? GPT<Config>::PositionInit::sinusoidal
+                                                       : GPT<Config>::PositionInit::normal);
   }
   const SpecialTokens special = tok.special();
   Score score{name};

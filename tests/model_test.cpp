@@ -284,4 +284,32 @@ BOOST_AUTO_TEST_CASE(initialisation_is_seeded_and_gpt2_like) {
   BOOST_TEST(stddev("h.1.ln_2.bias") == 0.0);
 }
 
+// Sinusoidal position embeddings: every other parameter as the normal init of the
+// same seed; each row has a normal row's norm, 0.02 sqrt(C); and the dot product of
+// two rows depends only on their offset, the property that lets attention find
+// "k tokens back" at every position alike.
+BOOST_AUTO_TEST_CASE(sinusoidal_positions) {
+  using Model = GPT<Small, double>;
+  Model normal, sines;
+  normal.init(7);
+  sines.init(7, Model::PositionInit::sinusoidal);
+  for (const auto& e : normal.params().layout().entries())
+    if (e.name != "wpe")
+      BOOST_TEST(std::ranges::equal(normal.params().span(e.name), sines.params().span(e.name)), e.name);
+  const auto wpe = sines.params().span("wpe");
+  const Index C = Small::n_embd;
+  const auto dot = [&](Index p, Index q) {
+    double s = 0;
+    for (Index i = 0; i < C; ++i) s += wpe[std::size_t(p * C + i)] * wpe[std::size_t(q * C + i)];
+    return s;
+  };
+  for (Index p : {0, 1, 57, Small::block_size - 1})
+    BOOST_TEST(std::sqrt(dot(p, p)) == 0.02 * std::sqrt(double(C)), boost::test_tools::tolerance(1e-12));
+  for (Index k : {1, 3, 40})
+    for (Index p : {5, 100, 200})
+      BOOST_TEST(dot(p, p + k) == dot(0, k), boost::test_tools::tolerance(1e-9));
+  BOOST_TEST(wpe[0] == 0.0);  // sin 0
+  BOOST_TEST(wpe[1] == 0.02 * std::sqrt(2.0), boost::test_tools::tolerance(1e-12));  // cos 0
+}
+
 BOOST_AUTO_TEST_SUITE_END()

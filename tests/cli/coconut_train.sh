@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # coconut_train's flags beyond plain training, as far as they need no download:
-# --export, --start-epoch, --from, --cot-epochs and --evaluate-only on a small
+# --export, --start-epoch, --from, --cot-epochs, --evaluate-only, --group-by-length
+# and --position-init on a small
 # word-level run, and the errors that name a wrong combination of flags.  Usage: coconut_train.sh COCONUT_TRAIN WORK_DIR
 set -uo pipefail
 train=$1 work=$2
@@ -11,11 +12,13 @@ fail() { echo "FAIL: $*"; exit 1; }
 # is exported as Hugging Face GPT-2 with the word list beside it.
 args=(--task prosqa --config mini --train-size 32 --valid-size 4 --test-limit 4 --methods coconut
       --epochs 3 --epochs-per-stage 1 --batch 16 --max-new-tokens 8 --threads 1 --out "$work/run")
-timeout 300 "$train" "${args[@]}" --start-epoch 2 --export "$work/export" > "$work/run.log" 2>&1 ||
+timeout 300 "$train" "${args[@]}" --start-epoch 2 --export "$work/export" --group-by-length \
+  --position-init sinusoidal > "$work/run.log" 2>&1 ||
   { cat "$work/run.log"; fail "the run"; }
 cat "$work/run.log"
 grep -q "starting at epoch 2 (stage 2)" "$work/run.log" || fail "--start-epoch not applied"
 grep -q "epoch 0 " "$work/run.log" && fail "epoch 0 trained despite --start-epoch 2"
+grep -Eq "validation accuracy [0-9.]+%  chose the target [0-9.]+%" "$work/run.log" || fail "no ProsQA option choice logged"
 for f in model.safetensors config.json words.txt; do [ -s "$work/export/$f" ] || fail "no $f exported"; done
 words=$(wc -l < "$work/export/words.txt")
 grep -Eq "\"vocab_size\": $words,?\$" "$work/export/config.json" || fail "config.json's vocab_size is not the $words words"
@@ -44,6 +47,7 @@ expect_error "add --tokenizer gpt2" --init "$work/export/model.safetensors"
 expect_error "--tokenizer gpt2 needs --config gpt2" --tokenizer gpt2 --config small
 expect_error "--task gsm8k needs --train" --task gsm8k
 expect_error "--tokenizer must be word or gpt2" --tokenizer bytes
+expect_error "--position-init must be normal or sinusoidal, not helix" --position-init helix
 expect_error "--start-epoch must be in [0, --epochs)" --epochs 3 --start-epoch 3
 expect_error "pick one" --init "$work/export/model.safetensors" --from "$work/run/coconut.ckpt.best" --tokenizer gpt2 \
   --config gpt2

@@ -102,10 +102,20 @@ class GPT {
   Arena<T>& grads() { return grads_; }
   const Arena<T>& grads() const { return grads_; }
 
+  // How init() sets the position embeddings (wpe).
+  //   normal:     N(0, 0.02), as GPT-2 (and every other weight).
+  //   sinusoidal: Vaswani et al.'s sines and cosines, wpe[p][2i] = a sin(p / 10000^(2i/C))
+  //               and wpe[p][2i+1] = a cos(...), with a = 0.02 sqrt(2) so that a row's
+  //               norm equals a normal row's, 0.02 sqrt(C). A model trained from scratch
+  //               must otherwise learn every position's row on its own before it can
+  //               attend "three tokens back"; sinusoids relate positions by offset from
+  //               the start, as the helix of a pretrained GPT-2's wpe does.
+  enum class PositionInit { normal, sinusoidal };
+
   // GPT-2's initialisation: weights N(0, 0.02), the two residual projections of
   // each block N(0, 0.02/sqrt(2L)), biases 0, LayerNorm weights 1. The padding
-  // rows of wte stay 0.
-  void init(std::uint64_t seed) {
+  // rows of wte stay 0. Every other parameter is the same for both `positions`.
+  void init(std::uint64_t seed, PositionInit positions = PositionInit::normal) {
     Rng rng(seed);
     const double residual_std = 0.02 / std::sqrt(2.0 * L);
     for (const auto& e : params_.layout().entries()) {
@@ -122,6 +132,16 @@ class GPT {
         const Index n = e.name == "wte" ? V * C : e.size;
         for (Index i = 0; i < n; ++i) p[i] = T(std * rng.normal());
       }
+    }
+    if (positions == PositionInit::sinusoidal) {
+      T* wpe = params_.ptr("wpe");
+      const double a = 0.02 * std::sqrt(2.0);
+      for (Index pos = 0; pos < maxT; ++pos)
+        for (Index i = 0; i + 1 < C; i += 2) {
+          const double angle = double(pos) / std::pow(10000.0, double(i) / double(C));
+          wpe[pos * C + i] = T(a * std::sin(angle));
+          wpe[pos * C + i + 1] = T(a * std::cos(angle));
+        }
     }
   }
 
