@@ -411,8 +411,10 @@ Score run_method(const Options& o, Collective* group, const std::string& name, c
     // token-level check of earlier runs (tasks.hpp says where the two differ).
     if (tok.is_gpt2() || o.task == "gsm8k") trainer.answer_check = text_answer_check(tok, special);
     if (o.task == "prosqa")
-      trainer.valid_choice_accuracy = [&](const std::vector<std::vector<int>>& generated) {
-        return prosqa_choice_accuracy(data.valid, generated, tok, special);
+      trainer.validation_metrics = [&](const std::vector<std::vector<int>>& generated) {
+        Metrics m = {{"choice", prosqa_choice_accuracy(data.valid, generated, tok, special)}};
+        if (const double e = prosqa_edge_steps(data.valid, generated, tok, special); e >= 0) m.emplace_back("edge_steps", e);
+        return m;
       };
     if (o.fail_at_step > 0)
       trainer.on_step = [&](long step, double) {

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Summarises coconut_train JSONL logs: per epoch, the stage, mean training loss,
-validation accuracy (exact match, and for ProsQA logs that record it the share of
-answers naming the target rather than the distractor), and the training compute spent so far (tokens through the
+validation accuracy (exact match; for ProsQA logs that record them, the share of
+answers naming the target rather than the distractor, and the share of written
+reasoning steps that are edges of the question's graph), and the training compute spent so far (tokens through the
 model, and training wall time), as a Markdown table.
 
     python3 runs/summarize.py runs/prosqa-no-cot/no-cot.jsonl [more.jsonl(.gz) ...]
@@ -34,16 +35,17 @@ def read(path):
             if r["kind"] == "step":
                 steps[r["step"]] = (r["epoch"], r["stage"], r["loss"], r["tokens"], wall)
             else:
-                evals[r["epoch"]] = (r["stage"], r["accuracy"], r["mean_generated_tokens"], r.get("choice"))
+                evals[r["epoch"]] = (r["stage"], r["accuracy"], r["mean_generated_tokens"], r.get("choice"),
+                                   r.get("edge_steps"))
     return steps, evals, skipped
 
 
 def summarize(path):
     steps, evals, skipped = read(path)
     print(f"### {path}\n")
-    print("| epoch | stage | mean loss | validation accuracy | chose the target | generated tokens "
-          "| tokens so far | hours so far |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| epoch | stage | mean loss | validation accuracy | chose the target | steps that are edges "
+          "| generated tokens | tokens so far | hours so far |")
+    print("|---|---|---|---|---|---|---|---|---|")
     by_epoch, tokens = {}, 0
     for step in sorted(steps):
         epoch, stage, loss, n, wall = steps[step]
@@ -54,14 +56,16 @@ def summarize(path):
         e["wall"] = wall
     for epoch in sorted(by_epoch):
         e = by_epoch[epoch]
-        acc, choice, gen = "", "", ""
+        acc, choice, edges, gen = "", "", "", ""
         if epoch in evals:
             acc = f"{100 * evals[epoch][1]:.1f}%"
             gen = f"{evals[epoch][2]:.1f}"
             if evals[epoch][3] is not None:
                 choice = f"{100 * evals[epoch][3]:.1f}%"
+            if evals[epoch][4] is not None:
+                edges = f"{100 * evals[epoch][4]:.1f}%"
         mean = sum(e["loss"]) / len(e["loss"])
-        print(f"| {epoch} | {e['stage']} | {mean:.3f} | {acc} | {choice} | {gen} | {e['tokens'] / 1e6:.1f}M "
+        print(f"| {epoch} | {e['stage']} | {mean:.3f} | {acc} | {choice} | {edges} | {gen} | {e['tokens'] / 1e6:.1f}M "
               f"| {e['wall'] / 3600:.2f} |")
     if skipped:
         print(f"\n({skipped} cut lines skipped)")

@@ -201,6 +201,38 @@ BOOST_AUTO_TEST_CASE(prosqa_option_choice) {
   BOOST_CHECK_THROW(prosqa_choice_accuracy(three, {outputs[0]}, tok, special), std::invalid_argument);
 }
 
+// Steps are edges of the question's graph when the question states them: each
+// official step is; a step backwards along an edge, a self-loop or a step of
+// another form is not. prosqa_edge_steps counts steps before "###" only.
+BOOST_AUTO_TEST_CASE(prosqa_edge_steps_check_the_graph) {
+  const auto samples = load_json(COCONUT_TEST_DATA "/../../shared/data/prosqa_valid.json");
+  for (const Sample& s : samples)
+    for (const auto& step : s.steps) BOOST_TEST(prosqa::is_edge_step(s, step), step);
+  const Sample& s = samples.front();
+  const auto name = [&](int node) { return s.idx_to_symbol[std::size_t(node)]; };
+  const auto [p, c] = s.edges.front();
+  BOOST_TEST(prosqa::is_edge_step(s, "Every " + name(p) + " is a " + name(c) + "."));
+  BOOST_TEST(!prosqa::is_edge_step(s, "Every " + name(c) + " is a " + name(p) + "."));
+  BOOST_TEST(!prosqa::is_edge_step(s, "Every " + name(c) + " is a " + name(c) + "."));
+  BOOST_TEST(!prosqa::is_edge_step(s, name(p) + " is not a " + name(c)));
+
+  const WordTokenizer tok = WordTokenizer::build(samples);
+  const SpecialTokens special = word_special_tokens();
+  const auto said = [&](const std::string& text) {
+    auto ids = tok.encode(text);
+    ids.push_back(special.eos);
+    return ids;
+  };
+  const std::vector<Sample> one(samples.begin(), samples.begin() + 1);
+  std::string reference;
+  for (const auto& step : s.steps) reference += step + "\n";
+  BOOST_TEST(prosqa_edge_steps(one, {said(reference + "### " + s.answer)}, tok, special) == 1.0);
+  // One of two steps invented; the answer's sentence is not a step.
+  BOOST_TEST(prosqa_edge_steps(one, {said(s.steps[0] + "\nEvery " + name(c) + " is a " + name(c) + ".\n### " + s.answer)},
+                               tok, special) == 0.5);
+  BOOST_TEST(prosqa_edge_steps(one, {said("### " + s.answer)}, tok, special) == -1.0);  // no steps at all
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(trainer)

@@ -18,7 +18,7 @@ timeout 300 "$train" "${args[@]}" --start-epoch 2 --export "$work/export" --grou
 cat "$work/run.log"
 grep -q "starting at epoch 2 (stage 2)" "$work/run.log" || fail "--start-epoch not applied"
 grep -q "epoch 0 " "$work/run.log" && fail "epoch 0 trained despite --start-epoch 2"
-grep -Eq "validation accuracy [0-9.]+%  chose the target [0-9.]+%" "$work/run.log" || fail "no ProsQA option choice logged"
+grep -Eq "validation accuracy [0-9.]+%  choice [0-9.]+%" "$work/run.log" || fail "no ProsQA option choice logged"
 for f in model.safetensors config.json words.txt; do [ -s "$work/export/$f" ] || fail "no $f exported"; done
 words=$(wc -l < "$work/export/words.txt")
 grep -Eq "\"vocab_size\": $words,?\$" "$work/export/config.json" || fail "config.json's vocab_size is not the $words words"

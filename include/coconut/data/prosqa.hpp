@@ -341,4 +341,24 @@ inline std::vector<int> reference_path(const Sample& s) {
   return path;
 }
 
+// Whether `step` ("Tom is a wumpus" or "Every wumpus is a yumpus", with or without
+// its period) states an edge of the sample's graph: the first thing a model must
+// learn for ProsQA is to look its steps up in the question rather than invent them.
+inline bool is_edge_step(const Sample& s, std::string_view step) {
+  std::vector<std::string> w;
+  for (std::size_t i = 0; i < step.size();) {
+    const auto end = std::min(step.find_first_of(" \n.", i), step.size());
+    if (end > i) w.emplace_back(step.substr(i, end - i));
+    i = end + 1;
+  }
+  if (!w.empty() && w[0] == "Every") w.erase(w.begin());
+  if (w.size() != 4 || w[1] != "is" || w[2] != "a") return false;
+  const auto node = [&](const std::string& name) {
+    const auto it = std::find(s.idx_to_symbol.begin(), s.idx_to_symbol.end(), name);
+    return it == s.idx_to_symbol.end() ? -1 : int(it - s.idx_to_symbol.begin());
+  };
+  const std::pair<int, int> edge{node(w[0]), node(w[3])};
+  return std::find(s.edges.begin(), s.edges.end(), edge) != s.edges.end();
+}
+
 }  // namespace coconut::prosqa

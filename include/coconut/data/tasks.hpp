@@ -24,6 +24,7 @@
 
 #include "coconut/data/dataset.hpp"
 #include "coconut/data/layout.hpp"
+#include "coconut/data/prosqa.hpp"
 #include "coconut/data/tokenizer.hpp"
 
 namespace coconut {
@@ -120,6 +121,33 @@ double prosqa_choice_accuracy(const std::vector<Sample>& samples, const std::vec
   for (std::size_t i = 0; i < samples.size(); ++i)
     chose += prosqa_choice(samples[i], reference_answer(decode_output(tok, generated[i], special))) > 0;
   return samples.empty() ? 0 : chose / double(samples.size());
+}
+
+// Of the reasoning steps that the outputs for ProsQA `samples` write before their
+// answer ("###"), the share that are edges of their question's graph
+// (prosqa::is_edge_step); -1 when no output writes a step (No-CoT, or Coconut at
+// its last stage).
+template <class Tokenizer>
+double prosqa_edge_steps(const std::vector<Sample>& samples, const std::vector<std::vector<int>>& generated,
+                         const Tokenizer& tok, const SpecialTokens& special) {
+  if (samples.size() != generated.size())
+    throw std::invalid_argument("prosqa_edge_steps: " + std::to_string(samples.size()) + " samples but " +
+                                std::to_string(generated.size()) + " outputs");
+  long steps = 0, edges = 0;
+  for (std::size_t i = 0; i < samples.size(); ++i) {
+    const std::string text = decode_output(tok, generated[i], special);
+    const std::string_view reasoning = std::string_view(text).substr(0, text.find('#'));
+    for (std::size_t first = 0; first < reasoning.size();) {
+      const auto period = std::min(reasoning.find('.', first), reasoning.size());
+      const std::string_view step = reasoning.substr(first, period - first);
+      if (step.find_first_not_of(" \n") != std::string_view::npos) {
+        ++steps;
+        edges += prosqa::is_edge_step(samples[i], step);
+      }
+      first = period + 1;
+    }
+  }
+  return steps == 0 ? -1 : double(edges) / double(steps);
 }
 
 // A Trainer::answer_check that judges answers on text, as the reference does: the

@@ -5,13 +5,19 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace coconut {
+
+// Named shares in [0, 1] beside an evaluation's accuracy ("choice", "edge_steps").
+using Metrics = std::vector<std::pair<std::string, double>>;
 
 class Progress {
  public:
@@ -56,19 +62,25 @@ class Progress {
     tokens_ = 0;
   }
 
-  // `choice`: the share of answers naming the right option (ProsQA), -1 if not measured.
+  // `metrics`: more shares measured on the validation outputs (Trainer::validation_metrics),
+  // logged under their names and printed as percentages.
   void evaluation(int epoch, int stage, double accuracy, double mean_tokens, double seconds_per_example,
-                  double choice = -1) {
+                  const Metrics& metrics = {}) {
     if (log_) {
       log_ << "{\"kind\":\"eval\",\"epoch\":" << epoch << ",\"stage\":" << stage << ",\"accuracy\":" << accuracy;
-      if (choice >= 0) log_ << ",\"choice\":" << choice;
+      for (const auto& [name, value] : metrics) log_ << ",\"" << name << "\":" << value;
       log_ << ",\"mean_generated_tokens\":" << mean_tokens << ",\"seconds_per_example\":" << seconds_per_example
            << ",\"time\":" << elapsed() << "}\n";
       log_.flush();
     }
+    std::string more;
+    for (const auto& [name, value] : metrics) {
+      std::string words = name;
+      std::replace(words.begin(), words.end(), '_', ' ');
+      more += "  " + words + " " + fixed(100 * value, 1) + "%";
+    }
     message("epoch " + std::to_string(epoch) + "  stage " + std::to_string(stage) + "  validation accuracy " +
-            fixed(100 * accuracy, 1) + "%" + (choice >= 0 ? "  chose the target " + fixed(100 * choice, 1) + "%" : "") +
-            "  mean generated tokens " + fixed(mean_tokens, 1));
+            fixed(100 * accuracy, 1) + "%" + more + "  mean generated tokens " + fixed(mean_tokens, 1));
   }
 
   // A line of its own (the bar, if any, moves below it).

@@ -66,7 +66,7 @@ struct EvalResult {
   double accuracy = 0;                  // exact match of the answer
   double mean_generated_tokens = 0;
   double seconds_per_example = 0;
-  double choice = -1;                   // share naming the right option (Trainer::valid_choice_accuracy; -1: none)
+  Metrics metrics;                      // fit()'s validation only: Trainer::validation_metrics
   std::vector<std::vector<int>> generated;  // per sample, up to and including EOS
 };
 
@@ -215,8 +215,8 @@ class Trainer {
       }
       if (!valid.empty() && is_root()) {
         EvalResult r = evaluate(valid, k);
-        if (valid_choice_accuracy) r.choice = valid_choice_accuracy(r.generated);
-        progress_.evaluation(epoch_, k, r.accuracy, r.mean_generated_tokens, r.seconds_per_example, r.choice);
+        if (validation_metrics) r.metrics = validation_metrics(r.generated);
+        progress_.evaluation(epoch_, k, r.accuracy, r.mean_generated_tokens, r.seconds_per_example, r.metrics);
         if (r.accuracy > best_) {
           best_ = r.accuracy;
           if (!cfg_.checkpoint.empty()) save(cfg_.checkpoint + ".best", epoch_ + 1, 0, /*optimizer=*/false);
@@ -288,10 +288,11 @@ class Trainer {
   // in which equal answers can be different tokens (data/tasks.hpp: text_answer_check).
   std::function<bool(const TokenizedSample& sample, const std::vector<int>& generated)> answer_check;
 
-  // Optional, for ProsQA: given the outputs for the validation samples of fit() (in
-  // their order), the share that names the right option (data/tasks.hpp:
-  // prosqa_choice_accuracy); logged with each evaluation.
-  std::function<double(const std::vector<std::vector<int>>& generated)> valid_choice_accuracy;
+  // Optional: more scores of the outputs for the validation samples of fit() (in
+  // their order), logged with each evaluation under their names; for ProsQA,
+  // coconut_train measures the option chosen and the steps that are edges of the
+  // question's graph (data/tasks.hpp).
+  std::function<Metrics(const std::vector<std::vector<int>>& generated)> validation_metrics;
 
   // Saved into every checkpoint for the program that owns the trainer.
   std::vector<std::string> vocabulary;
