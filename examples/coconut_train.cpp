@@ -352,7 +352,7 @@ void load_pretrained(GPT<Config>& model, const std::string& path, const RunToken
 
 struct Score {
   std::string method;
-  double accuracy = 0, choice = -1, tokens = 0, seconds_per_example = 0, train_seconds = 0;
+  double accuracy = 0, choice = -1, edge_steps = -1, tokens = 0, seconds_per_example = 0, train_seconds = 0;
   long steps = 0;
 };
 
@@ -469,7 +469,10 @@ Score run_method(const Options& o, Collective* group, const std::string& name, c
     score.accuracy = r.accuracy;
     score.tokens = r.mean_generated_tokens;
     score.seconds_per_example = r.seconds_per_example;
-    if (o.task == "prosqa") score.choice = prosqa_choice_accuracy(data.test, r.generated, tok, special);
+    if (o.task == "prosqa") {
+      score.choice = prosqa_choice_accuracy(data.test, r.generated, tok, special);
+      score.edge_steps = prosqa_edge_steps(data.test, r.generated, tok, special);
+    }
   });
   return score;
 }
@@ -508,12 +511,13 @@ int run(const Options& o, Collective* group) {
 
   if (!root) return 0;
   std::printf("\n%s test (%zu samples)\n", o.task.c_str(), test.size());
-  std::printf("%-18s %9s %9s %11s %12s %8s %10s\n", "method", "accuracy", "choice", "gen tokens", "s/example",
-              "steps", "train time");
+  std::printf("%-18s %9s %9s %11s %11s %12s %8s %10s\n", "method", "accuracy", "choice", "edge steps", "gen tokens",
+              "s/example", "steps", "train time");
+  const auto share = [](double x) { return x < 0 ? std::string("-") : Progress::fixed(100 * x, 1) + "%"; };
   for (const auto& s : scores) {
-    const std::string choice = s.choice < 0 ? "-" : Progress::fixed(100 * s.choice, 1) + "%";
-    std::printf("%-18s %8.1f%% %9s %11.1f %12.4f %8ld %10s\n", s.method.c_str(), 100 * s.accuracy, choice.c_str(),
-                s.tokens, s.seconds_per_example, s.steps, Progress::format_time(s.train_seconds).c_str());
+    std::printf("%-18s %8.1f%% %9s %11s %11.1f %12.4f %8ld %10s\n", s.method.c_str(), 100 * s.accuracy,
+                share(s.choice).c_str(), share(s.edge_steps).c_str(), s.tokens, s.seconds_per_example, s.steps,
+                Progress::format_time(s.train_seconds).c_str());
   }
   return 0;
 }
