@@ -31,6 +31,13 @@ fs::path temp_dir() {
   return d;
 }
 
+// `text` as a model's output: its ids, then EOS.
+std::vector<int> spoken(const WordTokenizer& tok, const std::string& text) {
+  auto ids = tok.encode(text);
+  ids.push_back(word_special_tokens().eos);
+  return ids;
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(layout)
@@ -188,11 +195,7 @@ BOOST_AUTO_TEST_CASE(prosqa_option_choice) {
 
   const WordTokenizer tok = WordTokenizer::build(samples);
   const SpecialTokens special = word_special_tokens();
-  const auto said = [&](const std::string& text) {
-    auto ids = tok.encode(text);
-    ids.push_back(special.eos);
-    return ids;
-  };
+  const auto said = [&](const std::string& text) { return spoken(tok, text); };
   const std::vector<Sample> three(samples.begin(), samples.begin() + 3);
   const std::string wrong = three[1].idx_to_symbol[std::size_t(three[1].neg_target)];
   const std::vector<std::vector<int>> outputs = {said("### " + three[0].answer), said("### Tom is a " + wrong + "."),
@@ -218,11 +221,7 @@ BOOST_AUTO_TEST_CASE(prosqa_edge_steps_check_the_graph) {
 
   const WordTokenizer tok = WordTokenizer::build(samples);
   const SpecialTokens special = word_special_tokens();
-  const auto said = [&](const std::string& text) {
-    auto ids = tok.encode(text);
-    ids.push_back(special.eos);
-    return ids;
-  };
+  const auto said = [&](const std::string& text) { return spoken(tok, text); };
   const std::vector<Sample> one(samples.begin(), samples.begin() + 1);
   std::string reference;
   for (const auto& step : s.steps) reference += step + "\n";

@@ -109,14 +109,19 @@ std::string decode_output(const Tokenizer& tok, const std::vector<int>& generate
   return text + tok.decode(run);
 }
 
+// The scores below take one output per sample, in the samples' order.
+inline void check_one_output_each(const char* who, std::size_t samples, std::size_t outputs) {
+  if (samples != outputs)
+    throw std::invalid_argument(std::string(who) + ": " + std::to_string(samples) + " samples but " +
+                                std::to_string(outputs) + " outputs");
+}
+
 // The share of ProsQA `samples` whose generated output (ids up to EOS, decoded with
 // `tok`) names the target rather than the distractor: 0.5 is chance.
 template <class Tokenizer>
 double prosqa_choice_accuracy(const std::vector<Sample>& samples, const std::vector<std::vector<int>>& generated,
                               const Tokenizer& tok, const SpecialTokens& special) {
-  if (samples.size() != generated.size())
-    throw std::invalid_argument("prosqa_choice_accuracy: " + std::to_string(samples.size()) + " samples but " +
-                                std::to_string(generated.size()) + " outputs");
+  check_one_output_each("prosqa_choice_accuracy", samples.size(), generated.size());
   double chose = 0;
   for (std::size_t i = 0; i < samples.size(); ++i)
     chose += prosqa_choice(samples[i], reference_answer(decode_output(tok, generated[i], special))) > 0;
@@ -130,9 +135,7 @@ double prosqa_choice_accuracy(const std::vector<Sample>& samples, const std::vec
 template <class Tokenizer>
 double prosqa_edge_steps(const std::vector<Sample>& samples, const std::vector<std::vector<int>>& generated,
                          const Tokenizer& tok, const SpecialTokens& special) {
-  if (samples.size() != generated.size())
-    throw std::invalid_argument("prosqa_edge_steps: " + std::to_string(samples.size()) + " samples but " +
-                                std::to_string(generated.size()) + " outputs");
+  check_one_output_each("prosqa_edge_steps", samples.size(), generated.size());
   long steps = 0, edges = 0;
   for (std::size_t i = 0; i < samples.size(); ++i) {
     const std::string text = decode_output(tok, generated[i], special);
