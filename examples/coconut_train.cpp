@@ -193,6 +193,8 @@ Options parse(Flags args) {
   if (o.reset != "stage" && o.reset != "epoch" && o.reset != "never") usage_error("--reset must be stage, epoch or never");
   if (o.position_init != "normal" && o.position_init != "sinusoidal")
     usage_error("--position-init must be normal or sinusoidal, not " + o.position_init);
+  if (o.position_init != "normal" && (!o.from.empty() || !o.init.empty()))
+    usage_error("--position-init initialises a model trained from scratch; --from and --init load one");
   if (o.task == "json" && (o.train_json.empty() || o.valid_json.empty() || o.test_json.empty()))
     usage_error("--task json needs --train, --valid and --test");
   if (o.task == "gsm8k" && o.train_json.empty())
@@ -413,7 +415,7 @@ Score run_method(const Options& o, Collective* group, const std::string& name, c
     if (o.task == "prosqa")
       trainer.validation_metrics = [&](const std::vector<std::vector<int>>& generated) {
         Metrics m = {{"choice", prosqa_choice_accuracy(data.valid, generated, tok, special)}};
-        if (const double e = prosqa_edge_steps(data.valid, generated, tok, special); e >= 0) m.emplace_back("edge_steps", e);
+        if (const auto e = prosqa_edge_steps(data.valid, generated, tok, special)) m.emplace_back("edge_steps", *e);
         return m;
       };
     if (o.fail_at_step > 0)
@@ -471,7 +473,7 @@ Score run_method(const Options& o, Collective* group, const std::string& name, c
     score.seconds_per_example = r.seconds_per_example;
     if (o.task == "prosqa") {
       score.choice = prosqa_choice_accuracy(data.test, r.generated, tok, special);
-      score.edge_steps = prosqa_edge_steps(data.test, r.generated, tok, special);
+      score.edge_steps = prosqa_edge_steps(data.test, r.generated, tok, special).value_or(-1);
     }
   });
   return score;

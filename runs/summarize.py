@@ -15,6 +15,9 @@ script accounts for by summing the time between consecutive records of a process
 import gzip
 import json
 import sys
+from collections import namedtuple
+
+Eval = namedtuple("Eval", "stage accuracy generated choice edge_steps")
 
 
 def read(path):
@@ -35,8 +38,8 @@ def read(path):
             if r["kind"] == "step":
                 steps[r["step"]] = (r["epoch"], r["stage"], r["loss"], r["tokens"], wall)
             else:
-                evals[r["epoch"]] = (r["stage"], r["accuracy"], r["mean_generated_tokens"], r.get("choice"),
-                                   r.get("edge_steps"))
+                evals[r["epoch"]] = Eval(r["stage"], r["accuracy"], r["mean_generated_tokens"], r.get("choice"),
+                                         r.get("edge_steps"))
     return steps, evals, skipped
 
 
@@ -58,12 +61,13 @@ def summarize(path):
         e = by_epoch[epoch]
         acc, choice, edges, gen = "", "", "", ""
         if epoch in evals:
-            acc = f"{100 * evals[epoch][1]:.1f}%"
-            gen = f"{evals[epoch][2]:.1f}"
-            if evals[epoch][3] is not None:
-                choice = f"{100 * evals[epoch][3]:.1f}%"
-            if evals[epoch][4] is not None:
-                edges = f"{100 * evals[epoch][4]:.1f}%"
+            v = evals[epoch]
+            acc = f"{100 * v.accuracy:.1f}%"
+            gen = f"{v.generated:.1f}"
+            if v.choice is not None:
+                choice = f"{100 * v.choice:.1f}%"
+            if v.edge_steps is not None:
+                edges = f"{100 * v.edge_steps:.1f}%"
         mean = sum(e["loss"]) / len(e["loss"])
         print(f"| {epoch} | {e['stage']} | {mean:.3f} | {acc} | {choice} | {edges} | {gen} | {e['tokens'] / 1e6:.1f}M "
               f"| {e['wall'] / 3600:.2f} |")

@@ -213,11 +213,15 @@ BOOST_AUTO_TEST_CASE(prosqa_edge_steps_check_the_graph) {
     for (const auto& step : s.steps) BOOST_TEST(prosqa::is_edge_step(s, step), step);
   const Sample& s = samples.front();
   const auto name = [&](int node) { return s.idx_to_symbol[std::size_t(node)]; };
-  const auto [p, c] = s.edges.front();
-  BOOST_TEST(prosqa::is_edge_step(s, "Every " + name(p) + " is a " + name(c) + "."));
-  BOOST_TEST(!prosqa::is_edge_step(s, "Every " + name(c) + " is a " + name(p) + "."));
-  BOOST_TEST(!prosqa::is_edge_step(s, "Every " + name(c) + " is a " + name(c) + "."));
-  BOOST_TEST(!prosqa::is_edge_step(s, name(p) + " is not a " + name(c)));
+  const auto path = prosqa::reference_path(s);  // the root (a person), then concepts
+  BOOST_REQUIRE(path.size() >= 3);
+  const std::string person = name(path[0]), p = name(path[1]), c = name(path[2]);
+  BOOST_TEST(prosqa::is_edge_step(s, person + " is a " + p));  // the period is optional
+  BOOST_TEST(!prosqa::is_edge_step(s, "Every " + c + " is a " + p + "."));  // backwards
+  BOOST_TEST(!prosqa::is_edge_step(s, "Every " + c + " is a " + c + "."));  // a self-loop
+  BOOST_TEST(!prosqa::is_edge_step(s, p + " is a " + c + "."));             // a concept needs "Every"
+  BOOST_TEST(!prosqa::is_edge_step(s, "Every " + person + " is a " + p + "."));  // a person takes none
+  BOOST_TEST(!prosqa::is_edge_step(s, "Every " + p + " is not a " + c + "."));
 
   const WordTokenizer tok = WordTokenizer::build(samples);
   const SpecialTokens special = word_special_tokens();
@@ -225,11 +229,13 @@ BOOST_AUTO_TEST_CASE(prosqa_edge_steps_check_the_graph) {
   const std::vector<Sample> one(samples.begin(), samples.begin() + 1);
   std::string reference;
   for (const auto& step : s.steps) reference += step + "\n";
-  BOOST_TEST(prosqa_edge_steps(one, {said(reference + "### " + s.answer)}, tok, special) == 1.0);
+  BOOST_TEST((prosqa_edge_steps(one, {said(reference + "### " + s.answer)}, tok, special) == 1.0));
+  // Cut off by the token limit: the unfinished last piece is not a step.
+  BOOST_TEST((prosqa_edge_steps(one, {said(reference + "Every " + c + " is")}, tok, special) == 1.0));
   // One of two steps invented; the answer's sentence is not a step.
-  BOOST_TEST(prosqa_edge_steps(one, {said(s.steps[0] + "\nEvery " + name(c) + " is a " + name(c) + ".\n### " + s.answer)},
-                               tok, special) == 0.5);
-  BOOST_TEST(prosqa_edge_steps(one, {said("### " + s.answer)}, tok, special) == -1.0);  // no steps at all
+  BOOST_TEST((prosqa_edge_steps(one, {said(s.steps[0] + "\nEvery " + c + " is a " + c + ".\n### " + s.answer)},
+                                 tok, special) == 0.5));
+  BOOST_TEST(!prosqa_edge_steps(one, {said("### " + s.answer)}, tok, special).has_value());  // no steps at all
 }
 
 BOOST_AUTO_TEST_SUITE_END()
@@ -292,31 +298,34 @@ BOOST_AUTO_TEST_CASE(resume_is_bit_identical) {
   fs::remove_all(dir);
 }
 
-// group_by_length keeps an epoch's sequences (the same ones, the partial batch
-// last) but gives each batch rows of similar lengths: in every run of
-// kGroupBatches batches, no two batches' length ranges overlap, and padding drops.
+// group_by_length keeps an epoch's sequences run by run (kGroupBatches batches),
+// with the partial batch last, but gives each batch rows of similar lengths: in
+// every run, no two batches' length ranges overlap, the batches are not in length
+// order, padding drops, and the order is a function of (seed, epoch).
 BOOST_AUTO_TEST_CASE(group_by_length_batches) {
+  using Grouping = Trainer<Model, ContinuousThought<1>>;
+  TrainConfig plain = small_config(""), grouped = small_config("");
+  grouped.group_by_length = true;
+  const std::size_t batch = std::size_t(plain.batch_size), per_run = Grouping::kGroupBatches;
+  const std::size_t full_batches = 2 * per_run + 3, rows = full_batches * batch + 3;  // the last run: 3 + a partial
   std::vector<TokenizedSample> train;
   Rng rng(5);
-  for (int i = 0; i < 8 * 8 * 2 + 3; ++i)  // 16 full batches of 8 and 3 rows left over
+  for (std::size_t i = 0; i < rows; ++i)
     train.push_back({std::vector<int>(1 + rng.below(40), 10), {{20}, {21, 22}}, {30}});
   using v = ChainVocabulary;
   Model model;
-  TrainConfig plain = small_config(""), grouped = small_config("");
-  grouped.group_by_length = true;
-  const Trainer<Model, ContinuousThought<1>> a(model, plain, v::special(), v::hash);
-  const Trainer<Model, ContinuousThought<1>> b(model, grouped, v::special(), v::hash);
-  const std::size_t batch = std::size_t(plain.batch_size), run = Trainer<Model, ContinuousThought<1>>::kGroupBatches * batch;
+  const Grouping a(model, plain, v::special(), v::hash), b(model, grouped, v::special(), v::hash);
   const auto x = a.epoch_sequences(train, 0), y = b.epoch_sequences(train, 0);
   BOOST_TEST(y.size() == x.size());
   const auto tokens = [](const std::vector<Sequence>& s, std::size_t first, std::size_t last) {
     std::vector<std::vector<int>> t;
-    for (std::size_t i = first; i < last; ++i) t.push_back(s[i].tokens);
+    for (std::size_t i = first; i < std::min(last, s.size()); ++i) t.push_back(s[i].tokens);
     std::sort(t.begin(), t.end());
     return t;
   };
-  for (std::size_t first = 0; first < x.size(); first += run)  // each run holds the same sequences (the last: 3)
-    BOOST_TEST((tokens(x, first, std::min(x.size(), first + run)) == tokens(y, first, std::min(y.size(), first + run))));
+  const std::size_t run = per_run * batch;
+  for (std::size_t first = 0; first < x.size(); first += run)  // each run holds the same sequences
+    BOOST_TEST((tokens(x, first, first + run) == tokens(y, first, first + run)));
   std::size_t padded_x = 0, padded_y = 0;
   std::vector<std::pair<std::size_t, std::size_t>> ranges;  // (shortest, longest) row of each batch of y
   for (std::size_t first = 0; first < x.size(); first += batch) {
@@ -331,13 +340,50 @@ BOOST_AUTO_TEST_CASE(group_by_length_batches) {
     padded_y += ly * (last - first);
     ranges.push_back({sy, ly});
   }
-  for (std::size_t i = 0; i < 16; ++i)
-    for (std::size_t j = i + 1; j < (i / 8 + 1) * 8; ++j)
+  BOOST_TEST(ranges.size() == full_batches + 1);
+  bool shuffled = false;
+  for (std::size_t i = 0; i < full_batches; ++i) {
+    const std::size_t run_end = std::min(full_batches, (i / per_run + 1) * per_run);
+    for (std::size_t j = i + 1; j < run_end; ++j) {
       BOOST_TEST((ranges[i].second <= ranges[j].first || ranges[j].second <= ranges[i].first));
+      shuffled |= ranges[j].second < ranges[i].first;  // a longer batch before a shorter one
+    }
+  }
+  BOOST_TEST(shuffled);
+  // The partial batch holds the longest rows of the last run.
+  for (std::size_t i = full_batches / per_run * per_run; i < full_batches; ++i)
+    BOOST_TEST(ranges.back().first >= ranges[i].second);
   BOOST_TEST(padded_y < padded_x * 3 / 4);
-  const auto again = b.epoch_sequences(train, 0);  // a function of (seed, epoch)
-  BOOST_TEST(std::equal(again.begin(), again.end(), y.begin(),
-                        [](const Sequence& p, const Sequence& q) { return p.tokens == q.tokens; }));
+  const Grouping again(model, grouped, v::special(), v::hash);  // a new trainer, the same (seed, epoch)
+  const auto same = again.epoch_sequences(train, 0), next = again.epoch_sequences(train, 1);
+  const auto equal = [](const Sequence& p, const Sequence& q) { return p.tokens == q.tokens; };
+  BOOST_TEST(std::equal(same.begin(), same.end(), y.begin(), equal));
+  BOOST_TEST(!std::equal(next.begin(), next.end(), y.begin(), equal));
+}
+
+// Grouped batches depend on the rows per step: a checkpoint written mid-epoch with
+// another global batch is refused, naming both; one written at an epoch's end is not.
+BOOST_AUTO_TEST_CASE(grouped_resume_needs_the_same_global_batch) {
+  const auto train = make_chains(40, 2, 1);
+  using v = ChainVocabulary;
+  const fs::path dir = temp_dir();
+  const std::string path = (dir / "grouped.ckpt").string();
+  TrainConfig cfg = small_config(path);
+  cfg.group_by_length = true;
+  cfg.max_steps = 2;  // in the middle of epoch 0
+  Model model;
+  model.init(3);
+  Trainer<Model, ContinuousThought<1>>(model, cfg, v::special(), v::hash).fit(train, {});
+  TrainConfig halved = cfg;
+  halved.batch_size = cfg.batch_size / 2;
+  Trainer<Model, ContinuousThought<1>> other(model, halved, v::special(), v::hash);
+  BOOST_CHECK_EXCEPTION(other.resume(path), std::runtime_error, [](const std::runtime_error& e) {
+    return std::string(e.what()).find("8 rows per step, now 4") != std::string::npos;
+  });
+  cfg.max_steps = 5;  // the end of epoch 0
+  Trainer<Model, ContinuousThought<1>>(model, cfg, v::special(), v::hash).fit(train, {});
+  BOOST_CHECK_NO_THROW(other.resume(path));
+  fs::remove_all(dir);
 }
 
 // max_seconds stops fit() with a checkpoint: a limit already spent before the

@@ -36,6 +36,7 @@ timeout 300 "$train" "${args[@]}" --out "$work/eval" --from "$work/from/coconut.
 grep -q "without training (--evaluate-only)" "$work/eval.log" || { cat "$work/eval.log"; fail "no --evaluate-only"; }
 grep -Eq "^coconut +[0-9.]+%" "$work/eval.log" || { cat "$work/eval.log"; fail "no score from --evaluate-only"; }
 grep -q "stage 0  step" "$work/eval.log" && fail "--evaluate-only trained"
+grep -Eq "^method +accuracy +choice +edge steps" "$work/eval.log" || { cat "$work/eval.log"; fail "no edge steps column"; }
 
 # Wrong combinations stop before any work, naming the flag.
 expect_error() {  # expect_error MESSAGE ARGS...
@@ -48,6 +49,8 @@ expect_error "--tokenizer gpt2 needs --config gpt2" --tokenizer gpt2 --config sm
 expect_error "--task gsm8k needs --train" --task gsm8k
 expect_error "--tokenizer must be word or gpt2" --tokenizer bytes
 expect_error "--position-init must be normal or sinusoidal, not helix" --position-init helix
+expect_error "--position-init initialises a model trained from scratch" --position-init sinusoidal \
+  --from "$work/run/coconut.ckpt.best"
 expect_error "--start-epoch must be in [0, --epochs)" --epochs 3 --start-epoch 3
 expect_error "pick one" --init "$work/export/model.safetensors" --from "$work/run/coconut.ckpt.best" --tokenizer gpt2 \
   --config gpt2

@@ -341,9 +341,12 @@ inline std::vector<int> reference_path(const Sample& s) {
   return path;
 }
 
-// Whether `step` ("Tom is a wumpus" or "Every wumpus is a yumpus", with or without
-// its period) states an edge of the sample's graph: the first thing a model must
-// learn for ProsQA is to look its steps up in the question rather than invent them.
+// Whether `step` states an edge of the sample's graph, in the form the steps are
+// written: "Tom is a wumpus" for a node without parents (a person), "Every wumpus
+// is a yumpus" for any other, with or without the period. Any edge of the graph
+// counts, whether or not it continues the step before: this measures the first
+// thing a model must learn for ProsQA, to look its steps up in the question
+// rather than invent them, not whether it walks toward the answer.
 inline bool is_edge_step(const Sample& s, std::string_view step) {
   std::vector<std::string> w;
   for (std::size_t i = 0; i < step.size();) {
@@ -351,14 +354,17 @@ inline bool is_edge_step(const Sample& s, std::string_view step) {
     if (end > i) w.emplace_back(step.substr(i, end - i));
     i = end + 1;
   }
-  if (!w.empty() && w[0] == "Every") w.erase(w.begin());
+  const bool every = !w.empty() && w[0] == "Every";
+  if (every) w.erase(w.begin());
   if (w.size() != 4 || w[1] != "is" || w[2] != "a") return false;
   const auto node = [&](const std::string& name) {
     const auto it = std::find(s.idx_to_symbol.begin(), s.idx_to_symbol.end(), name);
     return it == s.idx_to_symbol.end() ? -1 : int(it - s.idx_to_symbol.begin());
   };
   const std::pair<int, int> edge{node(w[0]), node(w[3])};
-  return std::find(s.edges.begin(), s.edges.end(), edge) != s.edges.end();
+  const bool has_parent =
+      std::any_of(s.edges.begin(), s.edges.end(), [&](const auto& e) { return e.second == edge.first; });
+  return every == has_parent && std::find(s.edges.begin(), s.edges.end(), edge) != s.edges.end();
 }
 
 }  // namespace coconut::prosqa

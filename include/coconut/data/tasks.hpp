@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <iterator>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -129,28 +130,30 @@ double prosqa_choice_accuracy(const std::vector<Sample>& samples, const std::vec
 }
 
 // Of the reasoning steps that the outputs for ProsQA `samples` write before their
-// answer ("###"), the share that are edges of their question's graph
-// (prosqa::is_edge_step); -1 when no output writes a step (No-CoT, or Coconut at
-// its last stage).
+// answer, the share that are edges of their question's graph (prosqa::is_edge_step);
+// nothing when no output writes a step (No-CoT, or Coconut at its last stage).
+// The reasoning is the text before the first '#'; its steps are the pieces ended
+// by '.' or a line break. A last piece ended by neither was cut off by the token
+// limit and is not counted.
 template <class Tokenizer>
-double prosqa_edge_steps(const std::vector<Sample>& samples, const std::vector<std::vector<int>>& generated,
-                         const Tokenizer& tok, const SpecialTokens& special) {
+std::optional<double> prosqa_edge_steps(const std::vector<Sample>& samples,
+                                        const std::vector<std::vector<int>>& generated, const Tokenizer& tok,
+                                        const SpecialTokens& special) {
   check_one_output_each("prosqa_edge_steps", samples.size(), generated.size());
   long steps = 0, edges = 0;
   for (std::size_t i = 0; i < samples.size(); ++i) {
     const std::string text = decode_output(tok, generated[i], special);
     const std::string_view reasoning = std::string_view(text).substr(0, text.find('#'));
-    for (std::size_t first = 0; first < reasoning.size();) {
-      const auto period = std::min(reasoning.find('.', first), reasoning.size());
-      const std::string_view step = reasoning.substr(first, period - first);
-      if (step.find_first_not_of(" \n") != std::string_view::npos) {
-        ++steps;
-        edges += prosqa::is_edge_step(samples[i], step);
-      }
-      first = period + 1;
+    for (std::size_t first = 0, end; (end = reasoning.find_first_of(".\n", first)) != std::string_view::npos;
+         first = end + 1) {
+      const std::string_view step = reasoning.substr(first, end - first);
+      if (step.find_first_not_of(' ') == std::string_view::npos) continue;  // "." then "\n": one step
+      ++steps;
+      edges += prosqa::is_edge_step(samples[i], step);
     }
   }
-  return steps == 0 ? -1 : double(edges) / double(steps);
+  if (steps == 0) return std::nullopt;
+  return double(edges) / double(steps);
 }
 
 // A Trainer::answer_check that judges answers on text, as the reference does: the

@@ -104,12 +104,14 @@ class GPT {
 
   // How init() sets the position embeddings (wpe).
   //   normal:     N(0, 0.02), as GPT-2 (and every other weight).
-  //   sinusoidal: Vaswani et al.'s sines and cosines, wpe[p][2i] = a sin(p / 10000^(2i/C))
-  //               and wpe[p][2i+1] = a cos(...), with a = 0.02 sqrt(2) so that a row's
-  //               norm equals a normal row's, 0.02 sqrt(C). A model trained from scratch
-  //               must otherwise learn every position's row on its own before it can
-  //               attend "three tokens back"; sinusoids relate positions by offset from
-  //               the start, as the helix of a pretrained GPT-2's wpe does.
+  //   sinusoidal: Vaswani et al.'s sines and cosines: for each pair of columns k,
+  //               wpe[p][2k] = a sin(p w_k) and wpe[p][2k+1] = a cos(p w_k) with
+  //               w_k = 10000^(-2k/C), and a = 0.02 sqrt(2), so that a row's norm is
+  //               a normal row's, 0.02 sqrt(C). (With an odd C the last column keeps
+  //               its normal value.) The dot product of rows p and p + d is then a
+  //               function of d alone, the same at every position: attention to
+  //               "d tokens back" need not be learned position by position, as it
+  //               must be from a random table when a model is trained from scratch.
   enum class PositionInit { normal, sinusoidal };
 
   // GPT-2's initialisation: weights N(0, 0.02), the two residual projections of
@@ -137,10 +139,10 @@ class GPT {
       T* wpe = params_.ptr("wpe");
       const double a = 0.02 * std::sqrt(2.0);
       for (Index pos = 0; pos < maxT; ++pos)
-        for (Index i = 0; i + 1 < C; i += 2) {
-          const double angle = double(pos) / std::pow(10000.0, double(i) / double(C));
-          wpe[pos * C + i] = T(a * std::sin(angle));
-          wpe[pos * C + i + 1] = T(a * std::cos(angle));
+        for (Index k = 0; 2 * k + 1 < C; ++k) {
+          const double angle = double(pos) * std::pow(10000.0, -double(2 * k) / double(C));
+          wpe[pos * C + 2 * k] = T(a * std::sin(angle));
+          wpe[pos * C + 2 * k + 1] = T(a * std::cos(angle));
         }
     }
   }

@@ -131,6 +131,11 @@ class Trainer {
     opt_.set_step_count(c.adam_step);
     epoch_ = c.epoch;
     step_in_epoch_ = c.step_in_epoch;
+    if (c.global_batch > 0 && c.global_batch != global_batch() && c.step_in_epoch > 0 && cfg_.group_by_length)
+      throw std::runtime_error("Trainer::resume: " + path + " was written in the middle of an epoch with " +
+                               std::to_string(c.global_batch) + " rows per step, now " +
+                               std::to_string(global_batch()) + "; with group_by_length the epoch's order " +
+                               "depends on it: resume with the same number of ranks, or from an epoch's end");
     if (c.global_batch > 0 && c.global_batch != global_batch()) {
       // Written with another number of ranks: continue after the rows already seen.
       step_in_epoch_ = (c.step_in_epoch * c.global_batch + global_batch() - 1) / global_batch();
@@ -150,9 +155,11 @@ class Trainer {
   //
   // A batch is padded to its longest row, so random batches of ProsQA CoT spend
   // about a quarter of their tokens on padding. With `group_by_length`, each run of
-  // kGroupBatches batches in the shuffled order is sorted by length, and its full
-  // batches are then shuffled among themselves: rows of a batch have similar
-  // lengths, while the epoch still visits lengths in random order.
+  // kGroupBatches global batches (all ranks' rows) in the shuffled order is sorted
+  // by length, and its full batches are then shuffled among themselves: rows of a
+  // batch have similar lengths, while the epoch still visits lengths in random
+  // order. The order then depends on the global batch, so a run resumes mid-epoch
+  // only with the same number of ranks and the same group_by_length.
   std::vector<Sequence> epoch_sequences(const std::vector<TokenizedSample>& train, int epoch) const {
     Rng rng(cfg_.seed * 1000003ULL + std::uint64_t(epoch) + 1);
     std::vector<std::size_t> order(train.size());
@@ -300,7 +307,8 @@ class Trainer {
 
  private:
   // epoch_sequences' grouping: sort each run of kGroupBatches global batches by
-  // length, then shuffle that run's full batches (a partial last batch stays last).
+  // length, then shuffle that run's full batches. The epoch's partial last batch
+  // stays last: the longest rows of the last run.
   void group_by_length(std::vector<Sequence>& seqs, Rng& rng) const {
     const std::size_t batch = std::size_t(global_batch()), run = kGroupBatches * batch;
     const auto shorter = [](const Sequence& a, const Sequence& b) { return a.tokens.size() < b.tokens.size(); };
