@@ -6,7 +6,7 @@
 # grouped by length (about 17% faster; the CoT stage ran without). Resumable: run
 # from anywhere after `make build`; it continues from coconut.ckpt.
 cd "$(dirname "$0")/../.." && bash runs/restore.sh runs/prosqa-coconut-final &&
-exec build/examples/coconut_train --task prosqa --config mini --methods coconut \
+exec "${COCONUT_TRAIN:-build/examples/coconut_train}" --task prosqa --config mini --methods coconut \
   --from runs/prosqa-coconut-final/cot-stage.ckpt --cot-epochs 16 --start-epoch 16 --epochs-per-stage 2 --max-stage 6 \
   --epochs 50 --lr 1e-3 --warmup 200 --grad-clip 1 --uniform-prob 0.3 --group-by-length --batch 32 --seed 0 \
   --out runs/prosqa-coconut-final --checkpoint-minutes 5 --threads 1 --resume "$@"

@@ -11,7 +11,7 @@
 # from anywhere after `make build`; it continues from coconut.ckpt (the --from and
 # --start-epoch flags only matter for the very first start).
 cd "$(dirname "$0")/../.." && bash runs/restore.sh runs/prosqa-coconut &&
-exec build/examples/coconut_train --task prosqa --config mini --methods coconut \
+exec "${COCONUT_TRAIN:-build/examples/coconut_train}" --task prosqa --config mini --methods coconut \
   --from runs/prosqa-coconut/cot-stage.ckpt --cot-epochs 5 --start-epoch 5 --epochs-per-stage 2 --max-stage 6 \
   --epochs 40 --lr 1e-3 --warmup 200 --grad-clip 1 --uniform-prob 0.3 --batch 32 --seed 0 \
   --out runs/prosqa-coconut --checkpoint-minutes 5 --threads 1 --resume "$@"

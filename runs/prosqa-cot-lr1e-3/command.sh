@@ -3,5 +3,5 @@
 # and the CoT stage that the Coconut run branches from (runs/README.md). Resumable:
 # run from the repository root after `make build`; it continues from cot.ckpt.
 cd "$(dirname "$0")/../.." && bash runs/restore.sh runs/prosqa-cot-lr1e-3 &&
-exec build/examples/coconut_train --task prosqa --config mini --methods cot --epochs 100 --lr 1e-3 --warmup 200 \
+exec "${COCONUT_TRAIN:-build/examples/coconut_train}" --task prosqa --config mini --methods cot --epochs 100 --lr 1e-3 --warmup 200 \
   --grad-clip 1 --batch 32 --seed 0 --out runs/prosqa-cot-lr1e-3 --checkpoint-minutes 5 --threads 1 --resume "$@"
