@@ -72,7 +72,7 @@ struct Options {
   std::string out = "runs";
   bool resume = false;
   bool group_by_length = false;
-  std::string position_init = "normal";  // of a model trained from scratch: normal|sinusoidal
+  PositionInit position_init = PositionInit::normal;  // of a model trained from scratch
   bool evaluate_only = false;  // score the starting model on the test set, no training
   std::string command;  // the command line, kept in checkpoints
   long fail_at_step = 0;  // testing: the rank --fail-rank throws after this step
@@ -169,7 +169,11 @@ Options parse(Flags args) {
     else if (args.is("--uniform-prob")) o.uniform_prob = args.number();
     else if (args.is("--reset")) o.reset = args.text();
     else if (args.is("--group-by-length")) o.group_by_length = true;
-    else if (args.is("--position-init")) o.position_init = args.text();
+    else if (args.is("--position-init")) {
+      const std::string how = args.text();
+      if (how == "sinusoidal") o.position_init = PositionInit::sinusoidal;
+      else if (how != "normal") usage_error("--position-init must be normal or sinusoidal, not " + how);
+    }
     else if (args.is("--seed")) o.seed = std::uint64_t(args.count());
     else if (args.is("--threads")) o.threads = int(args.count());
     else if (args.is("--max-steps")) o.max_steps = long(args.count());
@@ -191,9 +195,7 @@ Options parse(Flags args) {
   }
   for (const auto& m : o.methods) method_named(m);  // unknown names fail here, before any work
   if (o.reset != "stage" && o.reset != "epoch" && o.reset != "never") usage_error("--reset must be stage, epoch or never");
-  if (o.position_init != "normal" && o.position_init != "sinusoidal")
-    usage_error("--position-init must be normal or sinusoidal, not " + o.position_init);
-  if (o.position_init != "normal" && (!o.from.empty() || !o.init.empty()))
+  if (o.position_init != PositionInit::normal && (!o.from.empty() || !o.init.empty()))
     usage_error("--position-init initialises a model trained from scratch; --from and --init load one");
   if (o.task == "json" && (o.train_json.empty() || o.valid_json.empty() || o.test_json.empty()))
     usage_error("--task json needs --train, --valid and --test");
@@ -397,8 +399,7 @@ Score run_method(const Options& o, Collective* group, const std::string& name, c
   } else if (!o.from.empty()) {
     same_tokenizer(load_parameters(model, o.from), "--from " + o.from);
   } else {
-    model.init(o.seed, o.position_init == "sinusoidal" ? GPT<Config>::PositionInit::sinusoidal
-                                                       : GPT<Config>::PositionInit::normal);
+    model.init(o.seed, o.position_init);
   }
   const SpecialTokens special = tok.special();
   Score score{name};

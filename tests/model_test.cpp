@@ -292,7 +292,7 @@ BOOST_AUTO_TEST_CASE(sinusoidal_positions) {
   using Model = GPT<Small, double>;
   Model normal, sines;
   normal.init(7);
-  sines.init(7, Model::PositionInit::sinusoidal);
+  sines.init(7, PositionInit::sinusoidal);
   for (const auto& e : normal.params().layout().entries())
     if (e.name != "wpe")
       BOOST_TEST(std::ranges::equal(normal.params().span(e.name), sines.params().span(e.name)), e.name);

@@ -324,6 +324,12 @@ inline Graph graph_of(const Sample& s) {
 // root does not reach. The answer's depth is the number of steps.
 inline std::vector<int> depths(const Sample& s) { return distances(graph_of(s), s.root); }
 
+// The id of the node called `name` in the sample, or -1 if none is.
+inline int node_named(const Sample& s, std::string_view name) {
+  const auto it = std::find(s.idx_to_symbol.begin(), s.idx_to_symbol.end(), name);
+  return it == s.idx_to_symbol.end() ? -1 : int(it - s.idx_to_symbol.begin());
+}
+
 // The nodes the sample's steps walk through: the root, then the node each step
 // names last ("Every X is a Y." -> Y), ending at the answer. Node i sits at depth i.
 inline std::vector<int> reference_path(const Sample& s) {
@@ -333,10 +339,10 @@ inline std::vector<int> reference_path(const Sample& s) {
     const auto space = step.rfind(' ');
     std::string name = step.substr(space == std::string::npos ? 0 : space + 1);
     if (name.ends_with('.')) name.pop_back();
-    const auto it = std::find(s.idx_to_symbol.begin(), s.idx_to_symbol.end(), name);
-    if (it == s.idx_to_symbol.end())
+    const int node = node_named(s, name);
+    if (node < 0)
       throw std::runtime_error("prosqa::reference_path: step \"" + step + "\" does not end with a node's name");
-    path.push_back(int(it - s.idx_to_symbol.begin()));
+    path.push_back(node);
   }
   return path;
 }
@@ -357,11 +363,7 @@ inline bool is_edge_step(const Sample& s, std::string_view step) {
   const bool every = !w.empty() && w[0] == "Every";
   if (every) w.erase(w.begin());
   if (w.size() != 4 || w[1] != "is" || w[2] != "a") return false;
-  const auto node = [&](const std::string& name) {
-    const auto it = std::find(s.idx_to_symbol.begin(), s.idx_to_symbol.end(), name);
-    return it == s.idx_to_symbol.end() ? -1 : int(it - s.idx_to_symbol.begin());
-  };
-  const std::pair<int, int> edge{node(w[0]), node(w[3])};
+  const std::pair<int, int> edge{node_named(s, w[0]), node_named(s, w[3])};
   const bool has_parent =
       std::any_of(s.edges.begin(), s.edges.end(), [&](const auto& e) { return e.second == edge.first; });
   return every == has_parent && std::find(s.edges.begin(), s.edges.end(), edge) != s.edges.end();

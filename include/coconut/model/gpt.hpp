@@ -83,6 +83,18 @@ Layout gpt_parameter_layout(std::size_t element_size) {
   return l;
 }
 
+// How GPT::init sets the position embeddings (wpe).
+//   normal:     N(0, 0.02), as GPT-2 (and every other weight).
+//   sinusoidal: Vaswani et al.'s sines and cosines: for each pair of columns k,
+//               wpe[p][2k] = a sin(p w_k) and wpe[p][2k+1] = a cos(p w_k) with
+//               w_k = 10000^(-2k/C), and a = 0.02 sqrt(2), so that a row's norm is
+//               a normal row's, 0.02 sqrt(C). (With an odd C the last column keeps
+//               its normal value.) The dot product of rows p and p + d is then a
+//               function of d alone, the same at every position: attention to
+//               "d tokens back" need not be learned position by position, as it
+//               must be from a random table when a model is trained from scratch.
+enum class PositionInit { normal, sinusoidal };
+
 template <class Config, class T = float>
 class GPT {
   static_assert(check_config<Config>());
@@ -101,18 +113,6 @@ class GPT {
   const Arena<T>& params() const { return params_; }
   Arena<T>& grads() { return grads_; }
   const Arena<T>& grads() const { return grads_; }
-
-  // How init() sets the position embeddings (wpe).
-  //   normal:     N(0, 0.02), as GPT-2 (and every other weight).
-  //   sinusoidal: Vaswani et al.'s sines and cosines: for each pair of columns k,
-  //               wpe[p][2k] = a sin(p w_k) and wpe[p][2k+1] = a cos(p w_k) with
-  //               w_k = 10000^(-2k/C), and a = 0.02 sqrt(2), so that a row's norm is
-  //               a normal row's, 0.02 sqrt(C). (With an odd C the last column keeps
-  //               its normal value.) The dot product of rows p and p + d is then a
-  //               function of d alone, the same at every position: attention to
-  //               "d tokens back" need not be learned position by position, as it
-  //               must be from a random table when a model is trained from scratch.
-  enum class PositionInit { normal, sinusoidal };
 
   // GPT-2's initialisation: weights N(0, 0.02), the two residual projections of
   // each block N(0, 0.02/sqrt(2L)), biases 0, LayerNorm weights 1. The padding

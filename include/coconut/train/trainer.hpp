@@ -131,12 +131,12 @@ class Trainer {
     opt_.set_step_count(c.adam_step);
     epoch_ = c.epoch;
     step_in_epoch_ = c.step_in_epoch;
-    if (c.global_batch > 0 && c.global_batch != global_batch() && c.step_in_epoch > 0 && cfg_.group_by_length)
-      throw std::runtime_error("Trainer::resume: " + path + " was written in the middle of an epoch with " +
-                               std::to_string(c.global_batch) + " rows per step, now " +
-                               std::to_string(global_batch()) + "; with group_by_length the epoch's order " +
-                               "depends on it: resume with the same number of ranks, or from an epoch's end");
     if (c.global_batch > 0 && c.global_batch != global_batch()) {
+      if (cfg_.group_by_length && c.step_in_epoch > 0)
+        throw std::runtime_error("Trainer::resume: " + path + " was written in the middle of an epoch with " +
+                                 std::to_string(c.global_batch) + " rows per step, now " +
+                                 std::to_string(global_batch()) + "; with group_by_length the epoch's order " +
+                                 "depends on it: resume with the same number of ranks, or from an epoch's end");
       // Written with another number of ranks: continue after the rows already seen.
       step_in_epoch_ = (c.step_in_epoch * c.global_batch + global_batch() - 1) / global_batch();
       if (is_root())
