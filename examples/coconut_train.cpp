@@ -33,6 +33,8 @@
 #include <coconut/distributed/mpi.hpp>
 #endif
 
+#include <algorithm>
+#include <array>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -48,6 +50,10 @@ namespace fs = std::filesystem;
 #ifndef COCONUT_SHARED_DATA
 #define COCONUT_SHARED_DATA "../shared/data"
 #endif
+
+// The model shapes of --config (model/config.hpp), dispatched in main.
+constexpr std::array<std::string_view, 5> config_names = {"tiny", "mini", "wide", "small", "gpt2"};
+const std::string config_list = "tiny, mini, wide, small, gpt2";
 
 struct Options {
   std::string task = "prosqa";
@@ -100,7 +106,8 @@ const char* kUsage = R"(usage: coconut_train [flags]
   --export DIR                    write the best model to DIR as Hugging Face GPT-2
                                   (model.safetensors + config.json; DIR/<method>/ when
                                   several methods run)
-  --config tiny|mini|small|gpt2   model shape (default small; gpt2, i.e. GPT-2 124M
+  --config tiny|mini|wide|small|gpt2
+                                  model shape (default small; gpt2, i.e. GPT-2 124M
                                   with the latent tokens, with --tokenizer gpt2)
   --c N                           continuous thoughts per step (default 1)
   --max-stage M                   last curriculum stage (default 6)
@@ -204,8 +211,8 @@ Options parse(Flags args) {
   if (o.tokenizer.empty()) o.tokenizer = o.task == "gsm8k" ? "gpt2" : "word";
   if (o.tokenizer != "word" && o.tokenizer != "gpt2") usage_error("--tokenizer must be word or gpt2");
   if (o.config.empty()) o.config = o.tokenizer == "gpt2" ? "gpt2" : "small";
-  if (o.config != "tiny" && o.config != "mini" && o.config != "small" && o.config != "gpt2")
-    usage_error("unknown --config '" + o.config + "' (tiny, mini, small, gpt2)");
+  if (std::ranges::find(config_names, o.config) == config_names.end())
+    usage_error("unknown --config '" + o.config + "' (" + config_list + ")");
   if (o.tokenizer == "gpt2" && o.config != "gpt2")  // any BPE has at least 256 tokens; the others hold 128
     usage_error("--tokenizer gpt2 needs --config gpt2: its 50257 + 3 tokens do not fit model '" + o.config + "'");
   if (!o.init.empty() && o.tokenizer != "gpt2")
@@ -507,9 +514,10 @@ int run(const Options& o, Collective* group) {
     };
     if (o.config == "tiny") run.template operator()<Tiny>();
     else if (o.config == "mini") run.template operator()<Mini>();
+    else if (o.config == "wide") run.template operator()<Wide>();
     else if (o.config == "small") run.template operator()<Small>();
     else if (o.config == "gpt2") run.template operator()<GPT2SmallCoconut>();
-    else usage_error("unknown --config '" + o.config + "' (tiny, mini, small, gpt2)");
+    else usage_error("unknown --config '" + o.config + "' (" + config_list + ")");
   }
 
   if (!root) return 0;

@@ -44,6 +44,19 @@ struct Mini {
   static constexpr int block_size = 512;
 };
 
+// Wide: Mini at twice the width and heads (about 3.4 times its compute per token).
+// Two layers of eight heads is the shape Zhu et al. (2025, "Reasoning by
+// Superposition") train from scratch on ProsQA, there 768 wide.
+struct Wide {
+  static constexpr std::string_view name = "wide";
+  static constexpr int n_layer = 2;
+  static constexpr int n_head = 8;
+  static constexpr int n_embd = 256;
+  static constexpr int vocab_size = 128;
+  static constexpr int padded_vocab_size = 128;
+  static constexpr int block_size = 512;
+};
+
 // GPT-2 124M (Radford et al. 2019); the vocabulary padded to a multiple of 128.
 struct GPT2Small {
   static constexpr std::string_view name = "gpt2";
