@@ -59,6 +59,7 @@ struct Options {
   std::string task = "prosqa";
   std::string train_json, valid_json, test_json;
   std::size_t train_size = 17886, valid_size = 300, test_limit = 0;
+  int prosqa_nodes = prosqa::Config{}.nodes;  // graph size of generated ProsQA
   std::vector<std::string> methods = {"coconut"};
   std::string tokenizer;                   // word or gpt2; empty: gpt2 for gsm8k, word otherwise
   std::string tokenizer_dir = "models/gpt2";
@@ -91,6 +92,9 @@ const char* kUsage = R"(usage: coconut_train [flags]
                                   the official gsm_valid/gsm_test.json unless given;
                                   --test also overrides the ProsQA official test file)
   --train-size N --valid-size N   generated samples (default 17886 and 300)
+  --prosqa-nodes N                nodes grown per generated ProsQA graph, training and
+                                  validation data (default 28, the official files' size;
+                                  12 makes questions a third as long; the test stays official)
   --test-limit N                  score only the first N test samples (0: all)
   --methods a,b,...               coconut cot no-cot no-curriculum no-thought
                                   pause-token pause-as-thought (default coconut)
@@ -155,6 +159,7 @@ Options parse(Flags args) {
     else if (args.is("--train-size")) o.train_size = std::size_t(args.count());
     else if (args.is("--valid-size")) o.valid_size = std::size_t(args.count());
     else if (args.is("--test-limit")) o.test_limit = std::size_t(args.count());
+    else if (args.is("--prosqa-nodes")) o.prosqa_nodes = int(args.count());
     else if (args.is("--methods")) o.methods = split(args.text(), ',');
     else if (args.is("--config")) o.config = args.text();
     else if (args.is("--tokenizer")) o.tokenizer = args.text();
@@ -204,6 +209,12 @@ Options parse(Flags args) {
   if (o.reset != "stage" && o.reset != "epoch" && o.reset != "never") usage_error("--reset must be stage, epoch or never");
   if (o.position_init != PositionInit::normal && (!o.from.empty() || !o.init.empty()))
     usage_error("--position-init initialises a model trained from scratch; --from and --init load one");
+  if (o.prosqa_nodes != prosqa::Config{}.nodes && o.task != "prosqa") usage_error("--prosqa-nodes needs --task prosqa");
+  try {
+    prosqa::Config{.nodes = o.prosqa_nodes}.check();
+  } catch (const std::invalid_argument& e) {
+    usage_error(std::string("--prosqa-nodes: ") + e.what());
+  }
   if (o.task == "json" && (o.train_json.empty() || o.valid_json.empty() || o.test_json.empty()))
     usage_error("--task json needs --train, --valid and --test");
   if (o.task == "gsm8k" && o.train_json.empty())
@@ -229,19 +240,22 @@ Options parse(Flags args) {
 // The data of a task, as text samples.
 struct TaskData {
   std::vector<Sample> train, valid, test;
-  std::string test_name;
+  std::string train_name = "files", test_name;  // where they come from
 };
 
 TaskData load_task(const Options& o) {
   TaskData d;
   if (o.task == "prosqa") {
-    d.train = prosqa::generate(o.train_size, o.seed * 7919 + 1);
-    d.valid = prosqa::generate(o.valid_size, o.seed * 7919 + 2);
+    const prosqa::Config graphs{.nodes = o.prosqa_nodes};
+    d.train = prosqa::generate(o.train_size, o.seed * 7919 + 1, graphs);
+    d.valid = prosqa::generate(o.valid_size, o.seed * 7919 + 2, graphs);
+    d.train_name = "generated, graphs of " + std::to_string(graphs.nodes) + " nodes";
     d.test_name = o.test_json.empty() ? std::string(COCONUT_SHARED_DATA) + "/prosqa_test.json" : o.test_json;
     d.test = load_json(d.test_name);
   } else if (o.task == "prontoqa") {
     d.train = prontoqa::generate(o.train_size, o.seed * 7919 + 1);
     d.valid = prontoqa::generate(o.valid_size, o.seed * 7919 + 2);
+    d.train_name = "generated";
     d.test = prontoqa::generate(800, o.seed * 7919 + 3);
     d.test_name = "generated ProntoQA test (800)";
   } else if (o.task == "gsm8k") {
@@ -496,8 +510,9 @@ int run(const Options& o, Collective* group) {
   const RunTokenizer tok =
       o.tokenizer == "gpt2" ? RunTokenizer::gpt2(o.tokenizer_dir) : RunTokenizer::words(data.train);
   if (root)
-    std::printf("task %s: %zu train, %zu valid, %zu test (%s); vocabulary %s\n", o.task.c_str(), data.train.size(),
-                data.valid.size(), data.test.size(), data.test_name.c_str(), tok.describe().c_str());
+    std::printf("task %s: %zu train, %zu valid (%s), %zu test (%s); vocabulary %s\n", o.task.c_str(),
+                data.train.size(), data.valid.size(), data.train_name.c_str(), data.test.size(),
+                data.test_name.c_str(), tok.describe().c_str());
   const auto train = tokenize(data.train, tok, "training data");
   const auto valid = tokenize(data.valid, tok, "validation data");
   const auto test = tokenize(data.test, tok, data.test_name);

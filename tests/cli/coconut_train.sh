@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # coconut_train's flags beyond plain training, as far as they need no download:
 # --export, --start-epoch, --from, --cot-epochs, --evaluate-only, --group-by-length
-# and --position-init on a small
-# word-level run, and the errors that name a wrong combination of flags.  Usage: coconut_train.sh COCONUT_TRAIN WORK_DIR
+# --position-init and --prosqa-nodes on a small word-level run, and the errors that name a wrong combination of flags.  Usage: coconut_train.sh COCONUT_TRAIN WORK_DIR
 set -uo pipefail
 train=$1 work=$2
 rm -rf "$work" && mkdir -p "$work"
@@ -13,10 +12,11 @@ fail() { echo "FAIL: $*"; exit 1; }
 args=(--task prosqa --config mini --train-size 32 --valid-size 4 --test-limit 4 --methods coconut
       --epochs 3 --epochs-per-stage 1 --batch 16 --max-new-tokens 8 --threads 1 --out "$work/run")
 timeout 300 "$train" "${args[@]}" --start-epoch 2 --export "$work/export" --group-by-length \
-  --position-init sinusoidal > "$work/run.log" 2>&1 ||
+  --position-init sinusoidal --prosqa-nodes 12 > "$work/run.log" 2>&1 ||
   { cat "$work/run.log"; fail "the run"; }
 cat "$work/run.log"
 grep -q "starting at epoch 2 (stage 2)" "$work/run.log" || fail "--start-epoch not applied"
+grep -q "32 train, 4 valid (generated, graphs of 12 nodes)" "$work/run.log" || fail "--prosqa-nodes not applied"
 grep -q "epoch 0 " "$work/run.log" && fail "epoch 0 trained despite --start-epoch 2"
 grep -Eq "validation accuracy [0-9.]+%  choice [0-9.]+%" "$work/run.log" || fail "no ProsQA option choice logged"
 for f in model.safetensors config.json words.txt; do [ -s "$work/export/$f" ] || fail "no $f exported"; done
@@ -51,6 +51,8 @@ expect_error "--tokenizer must be word or gpt2" --tokenizer bytes
 expect_error "--position-init must be normal or sinusoidal, not helix" --position-init helix
 expect_error "--position-init initialises a model trained from scratch" --position-init sinusoidal \
   --from "$work/run/coconut.ckpt.best"
+expect_error "--prosqa-nodes: prosqa::Config: nodes must be at least 3" --prosqa-nodes 2
+expect_error "--prosqa-nodes needs --task prosqa" --task prontoqa --prosqa-nodes 12
 expect_error "--start-epoch must be in [0, --epochs)" --epochs 3 --start-epoch 3
 expect_error "pick one" --init "$work/export/model.safetensors" --from "$work/run/coconut.ckpt.best" --tokenizer gpt2 \
   --config gpt2
