@@ -377,7 +377,7 @@ void load_pretrained(GPT<Config>& model, const std::string& path, const RunToken
 
 struct Score {
   std::string method;
-  double accuracy = 0, choice = -1, edge_steps = -1, tokens = 0, seconds_per_example = 0, train_seconds = 0;
+  double accuracy = 0, choice = -1, edge_steps = -1, lookup = -1, tokens = 0, seconds_per_example = 0, train_seconds = 0;
   long steps = 0;
 };
 
@@ -438,6 +438,8 @@ Score run_method(const Options& o, Collective* group, const std::string& name, c
       trainer.validation_metrics = [&](const std::vector<std::vector<int>>& generated) {
         Metrics m = {{"choice", prosqa_choice_accuracy(data.valid, generated, tok, special)}};
         if (const auto e = prosqa_edge_steps(data.valid, generated, tok, special)) m.emplace_back("edge_steps", *e);
+        // Teacher-forced (train/edge_lookup.hpp): word models only, whose names are tokens.
+        if (!tok.is_gpt2()) m.emplace_back("lookup", edge_lookup(model, data.valid, tok.words()).children);
         return m;
       };
     if (o.fail_at_step > 0)
@@ -496,6 +498,7 @@ Score run_method(const Options& o, Collective* group, const std::string& name, c
     if (o.task == "prosqa") {
       score.choice = prosqa_choice_accuracy(data.test, r.generated, tok, special);
       score.edge_steps = prosqa_edge_steps(data.test, r.generated, tok, special).value_or(-1);
+      if (!tok.is_gpt2()) score.lookup = edge_lookup(model, data.test, tok.words()).children;
     }
   });
   return score;
@@ -537,12 +540,13 @@ int run(const Options& o, Collective* group) {
 
   if (!root) return 0;
   std::printf("\n%s test (%zu samples)\n", o.task.c_str(), test.size());
-  std::printf("%-18s %9s %9s %11s %11s %12s %8s %10s\n", "method", "accuracy", "choice", "edge steps", "gen tokens",
-              "s/example", "steps", "train time");
+  std::printf("%-18s %9s %9s %11s %8s %11s %12s %8s %10s\n", "method", "accuracy", "choice", "edge steps", "lookup",
+              "gen tokens", "s/example", "steps", "train time");
   const auto share = [](double x) { return x < 0 ? std::string("-") : Progress::fixed(100 * x, 1) + "%"; };
   for (const auto& s : scores) {
-    std::printf("%-18s %8.1f%% %9s %11s %11.1f %12.4f %8ld %10s\n", s.method.c_str(), 100 * s.accuracy,
-                share(s.choice).c_str(), share(s.edge_steps).c_str(), s.tokens, s.seconds_per_example, s.steps,
+    std::printf("%-18s %8.1f%% %9s %11s %8s %11.1f %12.4f %8ld %10s\n", s.method.c_str(), 100 * s.accuracy,
+                share(s.choice).c_str(), share(s.edge_steps).c_str(), share(s.lookup).c_str(), s.tokens,
+                s.seconds_per_example, s.steps,
                 Progress::format_time(s.train_seconds).c_str());
   }
   return 0;

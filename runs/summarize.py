@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Summarises coconut_train JSONL logs: per epoch, the stage, mean training loss,
 validation accuracy (exact match; for ProsQA logs that record them, the share of
-answers naming the target rather than the distractor, and the share of written
-reasoning steps that are edges of the question's graph), and the training compute spent so far (tokens through the
-model, and training wall time), as a Markdown table.
+answers naming the target rather than the distractor, the share of written
+reasoning steps that are edges of the question's graph, and the teacher-forced
+probability of a child of X where a step's Y is due: train/edge_lookup.hpp), and
+the training compute spent so far (tokens through the model, and training wall
+time), as a Markdown table.
 
     python3 runs/summarize.py runs/prosqa-no-cot/no-cot.jsonl [more.jsonl(.gz) ...]
 
@@ -17,7 +19,7 @@ import json
 import sys
 from collections import namedtuple
 
-Eval = namedtuple("Eval", "stage accuracy generated choice edge_steps")
+Eval = namedtuple("Eval", "stage accuracy generated choice edge_steps lookup")
 
 
 def read(path):
@@ -39,7 +41,7 @@ def read(path):
                 steps[r["step"]] = (r["epoch"], r["stage"], r["loss"], r["tokens"], wall)
             else:
                 evals[r["epoch"]] = Eval(r["stage"], r["accuracy"], r["mean_generated_tokens"], r.get("choice"),
-                                         r.get("edge_steps"))
+                                         r.get("edge_steps"), r.get("lookup"))
     return steps, evals, skipped
 
 
@@ -47,8 +49,8 @@ def summarize(path):
     steps, evals, skipped = read(path)
     print(f"### {path}\n")
     print("| epoch | stage | mean loss | validation accuracy | chose the target | steps that are edges "
-          "| generated tokens | tokens so far | hours so far |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "| lookup | generated tokens | tokens so far | hours so far |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     by_epoch, tokens = {}, 0
     for step in sorted(steps):
         epoch, stage, loss, n, wall = steps[step]
@@ -59,7 +61,7 @@ def summarize(path):
         e["wall"] = wall
     for epoch in sorted(by_epoch):
         e = by_epoch[epoch]
-        acc, choice, edges, gen = "", "", "", ""
+        acc, choice, edges, lookup, gen = "", "", "", "", ""
         if epoch in evals:
             v = evals[epoch]
             acc = f"{100 * v.accuracy:.1f}%"
@@ -68,8 +70,10 @@ def summarize(path):
                 choice = f"{100 * v.choice:.1f}%"
             if v.edge_steps is not None:
                 edges = f"{100 * v.edge_steps:.1f}%"
+            if v.lookup is not None:
+                lookup = f"{100 * v.lookup:.1f}%"
         mean = sum(e["loss"]) / len(e["loss"])
-        print(f"| {epoch} | {e['stage']} | {mean:.3f} | {acc} | {choice} | {edges} | {gen} | {e['tokens'] / 1e6:.1f}M "
+        print(f"| {epoch} | {e['stage']} | {mean:.3f} | {acc} | {choice} | {edges} | {lookup} | {gen} | {e['tokens'] / 1e6:.1f}M "
               f"| {e['wall'] / 3600:.2f} |")
     if skipped:
         print(f"\n({skipped} cut lines skipped)")

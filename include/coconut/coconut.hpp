@@ -14,6 +14,7 @@
 #include "coconut/thought/generate.hpp"
 #include "coconut/thought/inspect.hpp"
 #include "coconut/thought/policies.hpp"
+#include "coconut/train/edge_lookup.hpp"
 #include "coconut/train/optimizer.hpp"
 #include "coconut/train/progress.hpp"
 #include "coconut/train/trainer.hpp"

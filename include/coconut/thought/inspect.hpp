@@ -29,12 +29,11 @@ struct TokenProbability {
   double probability;
 };
 
-// The distribution over the V tokens of the thought fed into latent position
-// (b, p), after a forward pass that filled it: the softmax of the logits at p-1.
+// The model's distribution over the V tokens for the token after (b, t), after a
+// forward pass that computed t: the softmax of the logits at t.
 template <class Model>
-std::vector<double> thought_distribution(const Model& model, Index b, Index p) {
-  if (p < 1) throw std::invalid_argument("thought_distribution: position 0 has no thought before it");
-  const auto* logits = model.logits(b, p - 1);
+std::vector<double> next_token_distribution(const Model& model, Index b, Index t) {
+  const auto* logits = model.logits(b, t);
   const Index V = Model::V;  // the LM head's padding columns are no tokens
   const double m = *std::max_element(logits, logits + V);
   std::vector<double> probability(V);
@@ -45,6 +44,14 @@ std::vector<double> thought_distribution(const Model& model, Index b, Index p) {
   }
   for (auto& x : probability) x /= sum;
   return probability;
+}
+
+// The distribution over the V tokens of the thought fed into latent position
+// (b, p), after a forward pass that filled it: the softmax of the logits at p-1.
+template <class Model>
+std::vector<double> thought_distribution(const Model& model, Index b, Index p) {
+  if (p < 1) throw std::invalid_argument("thought_distribution: position 0 has no thought before it");
+  return next_token_distribution(model, b, p - 1);
 }
 
 // The k most probable tokens of a distribution (token id = index), most probable first.
