@@ -53,13 +53,17 @@ namespace fs = std::filesystem;
 
 // The model shapes of --config (model/config.hpp), dispatched in main.
 constexpr std::array<std::string_view, 5> config_names = {"tiny", "mini", "wide", "small", "gpt2"};
-const std::string config_list = "tiny, mini, wide, small, gpt2";
+std::string config_list() {
+  std::string list;
+  for (auto name : config_names) list += (list.empty() ? "" : ", ") + std::string(name);
+  return list;
+}
 
 struct Options {
   std::string task = "prosqa";
   std::string train_json, valid_json, test_json;
   std::size_t train_size = 17886, valid_size = 300, test_limit = 0;
-  int prosqa_nodes = prosqa::Config{}.nodes;  // graph size of generated ProsQA
+  std::optional<int> prosqa_nodes;         // graph size of generated ProsQA (default: prosqa::Config's)
   std::vector<std::string> methods = {"coconut"};
   std::string tokenizer;                   // word or gpt2; empty: gpt2 for gsm8k, word otherwise
   std::string tokenizer_dir = "models/gpt2";
@@ -93,8 +97,8 @@ const char* kUsage = R"(usage: coconut_train [flags]
                                   --test also overrides the ProsQA official test file)
   --train-size N --valid-size N   generated samples (default 17886 and 300)
   --prosqa-nodes N                nodes grown per generated ProsQA graph, training and
-                                  validation data (default 28, the official files' size;
-                                  12 makes questions a third as long; the test stays official)
+                                  validation data: 6 to 40 (default 28, the official files'
+                                  size; 12 makes questions a third as long); the test stays official
   --test-limit N                  score only the first N test samples (0: all)
   --methods a,b,...               coconut cot no-cot no-curriculum no-thought
                                   pause-token pause-as-thought (default coconut)
@@ -159,7 +163,7 @@ Options parse(Flags args) {
     else if (args.is("--train-size")) o.train_size = std::size_t(args.count());
     else if (args.is("--valid-size")) o.valid_size = std::size_t(args.count());
     else if (args.is("--test-limit")) o.test_limit = std::size_t(args.count());
-    else if (args.is("--prosqa-nodes")) o.prosqa_nodes = int(args.count());
+    else if (args.is("--prosqa-nodes")) o.prosqa_nodes = int(std::min<long>(args.count(), 1000));
     else if (args.is("--methods")) o.methods = split(args.text(), ',');
     else if (args.is("--config")) o.config = args.text();
     else if (args.is("--tokenizer")) o.tokenizer = args.text();
@@ -209,12 +213,13 @@ Options parse(Flags args) {
   if (o.reset != "stage" && o.reset != "epoch" && o.reset != "never") usage_error("--reset must be stage, epoch or never");
   if (o.position_init != PositionInit::normal && (!o.from.empty() || !o.init.empty()))
     usage_error("--position-init initialises a model trained from scratch; --from and --init load one");
-  if (o.prosqa_nodes != prosqa::Config{}.nodes && o.task != "prosqa") usage_error("--prosqa-nodes needs --task prosqa");
-  try {
-    prosqa::Config{.nodes = o.prosqa_nodes}.check();
-  } catch (const std::invalid_argument& e) {
-    usage_error(std::string("--prosqa-nodes: ") + e.what());
-  }
+  if (o.prosqa_nodes && o.task != "prosqa") usage_error("--prosqa-nodes needs --task prosqa");
+  // The fewest nodes a question of 3 steps needs: the two seeds, the two nodes
+  // between the root and the answer, the answer and the distractor.
+  if (o.prosqa_nodes && (*o.prosqa_nodes < 6 || *o.prosqa_nodes > int(prosqa::concept_names.size()) + 2))
+    usage_error("--prosqa-nodes must be in [6, " + std::to_string(prosqa::concept_names.size() + 2) +
+                "] (a 3-step question needs 6 nodes; there are " + std::to_string(prosqa::concept_names.size()) +
+                " concept names), not " + std::to_string(*o.prosqa_nodes));
   if (o.task == "json" && (o.train_json.empty() || o.valid_json.empty() || o.test_json.empty()))
     usage_error("--task json needs --train, --valid and --test");
   if (o.task == "gsm8k" && o.train_json.empty())
@@ -223,7 +228,7 @@ Options parse(Flags args) {
   if (o.tokenizer != "word" && o.tokenizer != "gpt2") usage_error("--tokenizer must be word or gpt2");
   if (o.config.empty()) o.config = o.tokenizer == "gpt2" ? "gpt2" : "small";
   if (std::ranges::find(config_names, o.config) == config_names.end())
-    usage_error("unknown --config '" + o.config + "' (" + config_list + ")");
+    usage_error("unknown --config '" + o.config + "' (" + config_list() + ")");
   if (o.tokenizer == "gpt2" && o.config != "gpt2")  // any BPE has at least 256 tokens; the others hold 128
     usage_error("--tokenizer gpt2 needs --config gpt2: its 50257 + 3 tokens do not fit model '" + o.config + "'");
   if (!o.init.empty() && o.tokenizer != "gpt2")
@@ -246,7 +251,7 @@ struct TaskData {
 TaskData load_task(const Options& o) {
   TaskData d;
   if (o.task == "prosqa") {
-    const prosqa::Config graphs{.nodes = o.prosqa_nodes};
+    const prosqa::Config graphs{.nodes = o.prosqa_nodes.value_or(prosqa::Config{}.nodes)};
     d.train = prosqa::generate(o.train_size, o.seed * 7919 + 1, graphs);
     d.valid = prosqa::generate(o.valid_size, o.seed * 7919 + 2, graphs);
     d.train_name = "generated, graphs of " + std::to_string(graphs.nodes) + " nodes";
@@ -434,12 +439,15 @@ Score run_method(const Options& o, Collective* group, const std::string& name, c
     // compare text, as the reference does. ProsQA and ProntoQA with words keep the
     // token-level check of earlier runs (tasks.hpp says where the two differ).
     if (tok.is_gpt2() || o.task == "gsm8k") trainer.answer_check = text_answer_check(tok, special);
+    // Teacher-forced (train/edge_lookup.hpp): for word models, whose names are
+    // tokens, and methods that write steps, in their stage-0 layout.
+    const bool measures_lookup = o.task == "prosqa" && !tok.is_gpt2() &&
+                                 (cfg.method.schedule == Schedule::cot || cfg.method.schedule == Schedule::curriculum);
     if (o.task == "prosqa")
       trainer.validation_metrics = [&](const std::vector<std::vector<int>>& generated) {
         Metrics m = {{"choice", prosqa_choice_accuracy(data.valid, generated, tok, special)}};
         if (const auto e = prosqa_edge_steps(data.valid, generated, tok, special)) m.emplace_back("edge_steps", *e);
-        // Teacher-forced (train/edge_lookup.hpp): word models only, whose names are tokens.
-        if (!tok.is_gpt2()) m.emplace_back("lookup", edge_lookup(model, data.valid, tok.words()).children);
+        if (measures_lookup) m.emplace_back("lookup", edge_lookup(model, data.valid, tok.words(), cfg.method).children);
         return m;
       };
     if (o.fail_at_step > 0)
@@ -498,7 +506,7 @@ Score run_method(const Options& o, Collective* group, const std::string& name, c
     if (o.task == "prosqa") {
       score.choice = prosqa_choice_accuracy(data.test, r.generated, tok, special);
       score.edge_steps = prosqa_edge_steps(data.test, r.generated, tok, special).value_or(-1);
-      if (!tok.is_gpt2()) score.lookup = edge_lookup(model, data.test, tok.words()).children;
+      if (measures_lookup) score.lookup = edge_lookup(model, data.test, tok.words(), cfg.method).children;
     }
   });
   return score;
@@ -535,7 +543,7 @@ int run(const Options& o, Collective* group) {
     else if (o.config == "wide") run.template operator()<Wide>();
     else if (o.config == "small") run.template operator()<Small>();
     else if (o.config == "gpt2") run.template operator()<GPT2SmallCoconut>();
-    else usage_error("unknown --config '" + o.config + "' (" + config_list + ")");
+    else usage_error("unknown --config '" + o.config + "' (" + config_list() + ")");
   }
 
   if (!root) return 0;

@@ -9,6 +9,8 @@
 // a missing file fails the test, naming the path.
 #define BOOST_TEST_MODULE data
 #include <boost/test/unit_test.hpp>
+#include <boost/test/data/test_case.hpp>
+#include <boost/test/data/monomorphic.hpp>
 #include <cereal/archives/binary.hpp>
 #include <unistd.h>
 
@@ -347,15 +349,18 @@ BOOST_AUTO_TEST_CASE(deterministic) {
 
 // Each sample is true to its own graph: the question lists exactly its edges, the
 // steps walk a shortest path from the root to the answer, the answer is an
-// exclusive leaf of the root, the distractor one of the other seed.
-BOOST_AUTO_TEST_CASE(consistent_with_graph) {
-  const auto data = prosqa::generate(500, 42);
+// exclusive leaf of the root, the distractor one of the other seed. So with
+// smaller graphs (Config::nodes, coconut_train --prosqa-nodes), which have at most
+// that many nodes.
+BOOST_DATA_TEST_CASE(consistent_with_graph, boost::unit_test::data::make({28, 12, 6}), nodes) {
+  const auto data = prosqa::generate(nodes == 28 ? 500 : 200, 42, prosqa::Config{.nodes = nodes});
   for (std::size_t i = 0; i < data.size(); ++i) {
     const Sample& s = data[i];
     BOOST_TEST_CONTEXT("sample " << i << ": " << s.question) {
       const int n = int(s.idx_to_symbol.size());
       const auto& name = s.idx_to_symbol;
       BOOST_REQUIRE(n >= 3);
+      BOOST_TEST(n <= nodes);
       BOOST_TEST(std::set<std::string>(name.begin(), name.end()).size() == name.size());  // names distinct
       std::vector<int> n_parents(n, 0), n_children(n, 0);
       for (const auto& [p, c] : s.edges) {

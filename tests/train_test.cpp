@@ -245,27 +245,23 @@ struct LookupShape {
   static constexpr int vocab_size = 128, padded_vocab_size = 128, block_size = 512;
 };
 
-// edge_lookup reads the next-token distribution at the "a" before each step's Y
-// and splits it by X's children, X's parents, other nodes and the rest. Checked
+// edge_lookup reads the next-token distribution at the token before each step's
+// Y and splits it by X's children, X's parents, other nodes and the rest. Checked
 // against the positions found by scanning the CoT sequence for "is a" after the
 // question, on a randomly initialised model (every position predicts differently),
-// and against counting, on a model with all parameters 0 (every prediction uniform).
+// and against counting, on a model with all parameters 0 (every prediction
+// uniform, in any layout).
 BOOST_AUTO_TEST_CASE(prosqa_edge_lookup_reads_where_y_is_due) {
   auto samples = load_json(COCONUT_TEST_DATA "/../../shared/data/prosqa_valid.json");
   samples.resize(3);
   const WordTokenizer tok = WordTokenizer::build(samples);
   const auto tokenized = tokenize(samples, tok, "samples");
-  const auto children_of = [](const Sample& s, int x) {
-    std::vector<int> c;
-    for (const auto& [parent, child] : s.edges)
-      if (parent == x) c.push_back(child);
-    return c;
-  };
   GPT<LookupShape> model;
   model.init(5);
   double children = 0;
   long steps = 0;
   for (std::size_t i = 0; i < samples.size(); ++i) {
+    const auto kids = prosqa::graph_of(samples[i]).children();
     const Sequence seq = build_sequence(tokenized[i], method_named("cot"), {}, 0, word_special_tokens());
     model.set_batch(collate({&seq}, word_special_tokens()));
     model.forward(0, Index(seq.tokens.size()));
@@ -273,7 +269,7 @@ BOOST_AUTO_TEST_CASE(prosqa_edge_lookup_reads_where_y_is_due) {
       if (seq.tokens[t] != tok.id("a") || seq.tokens[t - 1] != tok.id("is")) continue;
       if (tok.token(seq.tokens[t - 3]) == "#") continue;  // the answer "### Tom is a Y" is no step
       const auto p = next_token_distribution(model, 0, Index(t));
-      for (int c : children_of(samples[i], prosqa::node_named(samples[i], tok.token(seq.tokens[t - 2]))))
+      for (int c : kids[std::size_t(prosqa::node_named(samples[i], tok.token(seq.tokens[t - 2])))])
         children += p[std::size_t(tok.id(samples[i].idx_to_symbol[std::size_t(c)]))];
       ++steps;
     }
@@ -284,23 +280,34 @@ BOOST_AUTO_TEST_CASE(prosqa_edge_lookup_reads_where_y_is_due) {
   BOOST_TEST(random.children == children / double(steps), boost::test_tools::tolerance(1e-9));
   BOOST_TEST(random.children + random.parents + random.other_nodes + random.no_node == 1.0,
              boost::test_tools::tolerance(1e-9));
+  const EdgeLookup coconut = edge_lookup(model, samples, tok, method_named("coconut"));  // <bot> <eot> first
+  BOOST_TEST(coconut.steps == steps);
+  BOOST_TEST(coconut.children != random.children);
 
   model.params().zero();  // logits all 0: each of the V tokens gets 1/V
   double n_children = 0, n_parents = 0, n_nodes = 0;
-  for (const Sample& s : samples)
-    for (const auto& step : s.steps) {
-      const int x = prosqa::node_named(s, step.substr(0, step.find(" is a ")).substr(step.starts_with("Every ") ? 6 : 0));
-      n_children += double(children_of(s, x).size());
-      for (const auto& [parent, child] : s.edges) n_parents += child == x;
+  for (const Sample& s : samples) {
+    const auto path = prosqa::reference_path(s);
+    const auto graph = prosqa::graph_of(s);
+    for (std::size_t j = 0; j + 1 < path.size(); ++j) {
+      n_children += double(graph.children()[std::size_t(path[j])].size());
+      n_parents += double(graph.parent_counts()[std::size_t(path[j])]);
       n_nodes += double(s.idx_to_symbol.size());
     }
-  const double V = 128;
-  const EdgeLookup uniform = edge_lookup(model, samples, tok);
-  BOOST_TEST(uniform.children == n_children / V / double(steps), boost::test_tools::tolerance(1e-9));
-  BOOST_TEST(uniform.parents == n_parents / V / double(steps), boost::test_tools::tolerance(1e-9));
-  BOOST_TEST(uniform.other_nodes == (n_nodes - n_children - n_parents) / V / double(steps),
-             boost::test_tools::tolerance(1e-9));
+  }
+  const double V = LookupShape::vocab_size, n = double(steps);
+  for (const char* method : {"cot", "coconut", "pause-as-thought"}) {
+    BOOST_TEST_CONTEXT(method) {
+      const EdgeLookup uniform = edge_lookup(model, samples, tok, method_named(method));
+      BOOST_TEST(uniform.children == n_children / V / n, boost::test_tools::tolerance(1e-9));
+      BOOST_TEST(uniform.parents == n_parents / V / n, boost::test_tools::tolerance(1e-9));
+      BOOST_TEST(uniform.other_nodes == (n_nodes - n_children - n_parents) / V / n, boost::test_tools::tolerance(1e-9));
+      BOOST_TEST(uniform.no_node == (V * n - n_nodes) / V / n, boost::test_tools::tolerance(1e-9));
+      BOOST_TEST(uniform.top_is_child == 0.0);  // ties go to token 0, EOS
+    }
+  }
 
+  BOOST_CHECK_THROW(edge_lookup(model, samples, tok, method_named("no-cot")), std::invalid_argument);
   std::vector<Sample> no_graph = {samples[0]};
   no_graph[0].idx_to_symbol.clear();
   BOOST_CHECK_THROW(edge_lookup(model, no_graph, tok), std::invalid_argument);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # CoT as runs/prosqa-cot-nodes12, but on model `small` (4 layers, 256 wide): does
 # depth bring the edge lookup, which needs the three tokens "X is a" matched in the
-# question (a position-offset circuit), where two layers of 128 get stuck near 30%?
+# question (a position-offset circuit), where two layers of 128 write edges in
+# only about 30% of their steps?
 # Resumable: run from anywhere after `make build`.
 cd "$(dirname "$0")/../.." && bash runs/restore.sh runs/prosqa-cot-nodes12-small &&
 exec "${COCONUT_TRAIN:-build/examples/coconut_train}" --task prosqa --prosqa-nodes 12 --config small --methods cot \

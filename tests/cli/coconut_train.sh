@@ -19,6 +19,7 @@ grep -q "starting at epoch 2 (stage 2)" "$work/run.log" || fail "--start-epoch n
 grep -q "32 train, 4 valid (generated, graphs of 12 nodes)" "$work/run.log" || fail "--prosqa-nodes not applied"
 grep -q "epoch 0 " "$work/run.log" && fail "epoch 0 trained despite --start-epoch 2"
 grep -Eq "validation accuracy [0-9.]+%  choice [0-9.]+%" "$work/run.log" || fail "no ProsQA option choice logged"
+grep -Eq "lookup [0-9.]+%" "$work/run.log" || fail "no edge lookup logged"
 for f in model.safetensors config.json words.txt; do [ -s "$work/export/$f" ] || fail "no $f exported"; done
 words=$(wc -l < "$work/export/words.txt")
 grep -Eq "\"vocab_size\": $words,?\$" "$work/export/config.json" || fail "config.json's vocab_size is not the $words words"
@@ -51,8 +52,8 @@ expect_error "--tokenizer must be word or gpt2" --tokenizer bytes
 expect_error "--position-init must be normal or sinusoidal, not helix" --position-init helix
 expect_error "--position-init initialises a model trained from scratch" --position-init sinusoidal \
   --from "$work/run/coconut.ckpt.best"
-expect_error "--prosqa-nodes: prosqa::Config: nodes must be at least 3" --prosqa-nodes 2
-expect_error "--prosqa-nodes needs --task prosqa" --task prontoqa --prosqa-nodes 12
+expect_error "--prosqa-nodes must be in [6, 40]" --prosqa-nodes 5
+expect_error "--prosqa-nodes needs --task prosqa" --task prontoqa --prosqa-nodes 28
 expect_error "--start-epoch must be in [0, --epochs)" --epochs 3 --start-epoch 3
 expect_error "pick one" --init "$work/export/model.safetensors" --from "$work/run/coconut.ckpt.best" --tokenizer gpt2 \
   --config gpt2

@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "coconut/model/gpt.hpp"
@@ -33,6 +34,10 @@ struct TokenProbability {
 // forward pass that computed t: the softmax of the logits at t.
 template <class Model>
 std::vector<double> next_token_distribution(const Model& model, Index b, Index t) {
+  if (b < 0 || b >= model.batch_size() || t < 0 || t >= model.seq_len())
+    throw std::out_of_range("next_token_distribution: (" + std::to_string(b) + ", " + std::to_string(t) +
+                            ") is outside the batch of " + std::to_string(model.batch_size()) + " rows of " +
+                            std::to_string(model.seq_len()) + " positions");
   const auto* logits = model.logits(b, t);
   const Index V = Model::V;  // the LM head's padding columns are no tokens
   const double m = *std::max_element(logits, logits + V);

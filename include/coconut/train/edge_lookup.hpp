@@ -9,18 +9,20 @@
 // can only guess Y among the question's names, however low its loss elsewhere.
 //
 // edge_lookup measures this one skill directly, with teacher forcing: it feeds
-// each sample's reference chain in the CoT layout (question, steps, answer) and
-// reads the model's next-token distribution where each Y is due, i.e. at the "a"
-// before it. The distribution's mass is split into
+// each sample's reference chain laid out as `method` trains at stage 0 (CoT:
+// question, steps, answer; Coconut: question, <bot>, <eot>, steps, answer) and
+// reads the model's next-token distribution where each Y is due, i.e. at the
+// token before it. The distribution's mass is split into
 //   children     X's children: the steps the graph allows (Y is one of them)
-//   parents      X's parents, not also children: the edge read backwards
+//   parents      X's parents: the edge read backwards
 //   other nodes  the graph's other names
 //   no node      any other token
 // and `top_is_child` counts how often the most probable token is a child of X.
 // Chance is about (children of X) / (nodes): near 0.07 on official-size graphs.
 // Unlike the share of generated steps that are edges, one early mistake does not
 // derail the rest of a sample, and partial progress shows as mass before it wins
-// the argmax.
+// the argmax. A model trained with latents at later stages is still measured in
+// the stage-0 layout: the chain it would write before any step is replaced.
 //
 //     const EdgeLookup e = edge_lookup(model, valid_samples, words);
 //     std::printf("%.0f%% of the mass on a child of X\n", 100 * e.children);
@@ -45,48 +47,56 @@ struct EdgeLookup {
   long steps = 0;                                                  // steps measured
 };
 
-// The measure above over `samples` (ProsQA with graphs), whose node names must be
-// words of `words` (the vocabulary the model was trained with). Runs one forward
-// pass per sample; the model's batch is replaced.
+// The measure above over `samples` (ProsQA, with graphs), whose node names must be
+// words of `words` (the vocabulary the model was trained with), in the stage-0
+// layout of `method`, which must keep the steps (not No-CoT, w/o curriculum or
+// pause token). One forward pass per sample; the model's batch is replaced.
 template <class Model>
-EdgeLookup edge_lookup(Model& model, const std::vector<Sample>& samples, const WordTokenizer& words) {
+EdgeLookup edge_lookup(Model& model, const std::vector<Sample>& samples, const WordTokenizer& words,
+                       const Method& method = method_named("cot")) {
+  if (method.schedule == Schedule::no_cot || method.schedule == Schedule::final_stage)
+    throw std::invalid_argument("edge_lookup: method " + method.name + " writes no steps to measure");
   const SpecialTokens special = word_special_tokens();
-  const int is_id = words.id("is"), a_id = words.id("a");
   const auto tokenized = tokenize(samples, words, "edge_lookup samples");
   EdgeLookup out;
   for (std::size_t i = 0; i < samples.size(); ++i) {
     const Sample& s = samples[i];
-    if (!s.has_graph())
-      throw std::invalid_argument("edge_lookup: sample " + std::to_string(i) + " has no graph: not ProsQA");
-    const Sequence seq = build_sequence(tokenized[i], method_named("cot"), {}, 0, special);
+    const std::string where = "edge_lookup: sample " + std::to_string(i);
+    if (!s.has_graph()) throw std::invalid_argument(where + " has no graph: not ProsQA");
+    const std::vector<int> path = prosqa::reference_path(s);  // X of step j is path[j], Y is path[j + 1]
+    std::vector<int> node_of(Model::V, -1);                    // token -> node of this graph, or -1
+    std::vector<int> token_of(s.idx_to_symbol.size());         // node -> token
+    for (std::size_t v = 0; v < s.idx_to_symbol.size(); ++v) {
+      if (!words.contains(s.idx_to_symbol[v]))
+        throw std::invalid_argument(where + ": node name '" + s.idx_to_symbol[v] + "' is not in the vocabulary");
+      token_of[v] = words.id(s.idx_to_symbol[v]);
+      node_of[std::size_t(token_of[v])] = int(v);
+    }
+
+    const Sequence seq = build_sequence(tokenized[i], method, {}, 0, special);
     const Batch batch = collate({&seq}, special);
     model.set_batch(batch);
     model.forward(0, batch.T);
+    // At stage 0 the steps follow the prompt (the question, and <bot> <eot> if the
+    // method has markers); one row has no padding.
+    std::size_t start = seq.prompt_length;
+    for (std::size_t j = 0; j < tokenized[i].steps.size(); ++j) {
+      const auto& step = tokenized[i].steps[j];
+      if (start + step.size() > seq.tokens.size() || !std::equal(step.begin(), step.end(), seq.tokens.begin() + long(start)))
+        throw std::logic_error(where + ": the steps do not follow the prompt in " + method.name + "'s stage-0 layout");
+      const int x = path[j], y = path[j + 1];
+      const auto at_y = std::find(step.rbegin(), step.rend(), token_of[std::size_t(y)]);  // "... a Y ."
+      if (at_y == step.rend() || at_y + 1 == step.rend()) throw std::invalid_argument(where + ": a step without its node");
+      const Index due = Index(start) + Index(step.rend() - at_y) - 2;  // the token before Y
+      const auto p = next_token_distribution(model, 0, due);
 
-    // Each token's group for this graph: 2 (other node) for its names, 3 (no node) else.
-    std::vector<int> node_of(Model::V, -1);
-    for (int v = 0; v < int(s.idx_to_symbol.size()); ++v) node_of[words.id(s.idx_to_symbol[v])] = v;
-
-    // The CoT layout is question, steps, answer, without markers: step j starts
-    // after the question and the steps before it.
-    std::size_t start = tokenized[i].question.size();
-    for (const auto& step : tokenized[i].steps) {
-      if (start + step.size() > seq.tokens.size() ||
-          !std::equal(step.begin(), step.end(), seq.tokens.begin() + long(start)))
-        throw std::logic_error("edge_lookup: the CoT layout is not question, steps, answer");
-      // "[Every] X is a Y ." : Y is due after the "a" that follows X and "is".
-      const auto a = std::find(step.begin(), step.end(), a_id);
-      if (a - step.begin() < 2 || a + 1 == step.end() || *(a - 1) != is_id || node_of[*(a - 2)] < 0)
-        throw std::invalid_argument("edge_lookup: sample " + std::to_string(i) + " has a step that is not \"X is a Y\"");
-      const int x = node_of[*(a - 2)];
-      const auto p = next_token_distribution(model, 0, Index(start + std::size_t(a - step.begin())));
-      std::vector<int> group(p.size(), 3);
+      std::vector<int> group(p.size(), 3);  // 0 child, 1 parent, 2 other node, 3 no node
       for (std::size_t t = 0; t < p.size(); ++t)
         if (node_of[t] >= 0) group[t] = 2;
-      for (const auto& [parent, child] : s.edges)
-        if (child == x) group[words.id(s.idx_to_symbol[parent])] = 1;
-      for (const auto& [parent, child] : s.edges)
-        if (parent == x) group[words.id(s.idx_to_symbol[child])] = 0;
+      for (const auto& [parent, child] : s.edges) {  // a DAG: no node is both
+        if (child == x) group[std::size_t(token_of[std::size_t(parent)])] = 1;
+        if (parent == x) group[std::size_t(token_of[std::size_t(child)])] = 0;
+      }
       double mass[4] = {0, 0, 0, 0};
       for (std::size_t t = 0; t < p.size(); ++t) mass[group[t]] += p[t];
       out.children += mass[0], out.parents += mass[1], out.other_nodes += mass[2], out.no_node += mass[3];

@@ -298,7 +298,10 @@ class Trainer {
   // Optional: more scores of the outputs for the validation samples of fit() (in
   // their order), logged with each evaluation under their names; for ProsQA,
   // coconut_train measures the option chosen and the steps that are edges of the
-  // question's graph (data/tasks.hpp).
+  // question's graph (data/tasks.hpp), and with the model itself the edge lookup
+  // (train/edge_lookup.hpp). Called on the root rank only, between training
+  // steps: it may run the model on batches of its own (every step sets its batch
+  // again) but must not change parameters or use the collective.
   std::function<Metrics(const std::vector<std::vector<int>>& generated)> validation_metrics;
 
   // Saved into every checkpoint for the program that owns the trainer.
