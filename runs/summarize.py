@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
 """Summarises coconut_train JSONL logs: per epoch, the stage, mean training loss,
+the teacher-forced loss on the validation samples (logged from session 4 on),
 validation accuracy (exact match; for ProsQA logs that record them, the share of
 answers naming the target rather than the distractor, the share of written
 reasoning steps that are edges of the question's graph, and the teacher-forced
@@ -19,7 +20,7 @@ import json
 import sys
 from collections import namedtuple
 
-Eval = namedtuple("Eval", "stage accuracy generated choice edge_steps lookup")
+Eval = namedtuple("Eval", "stage loss accuracy generated choice edge_steps lookup")
 
 
 def read(path):
@@ -40,7 +41,7 @@ def read(path):
             if r["kind"] == "step":
                 steps[r["step"]] = (r["epoch"], r["stage"], r["loss"], r["tokens"], wall)
             else:
-                evals[r["epoch"]] = Eval(r["stage"], r["accuracy"], r["mean_generated_tokens"], r.get("choice"),
+                evals[r["epoch"]] = Eval(r["stage"], r.get("loss"), r["accuracy"], r["mean_generated_tokens"], r.get("choice"),
                                          r.get("edge_steps"), r.get("lookup"))
     return steps, evals, skipped
 
@@ -48,9 +49,9 @@ def read(path):
 def summarize(path):
     steps, evals, skipped = read(path)
     print(f"### {path}\n")
-    print("| epoch | stage | mean loss | validation accuracy | chose the target | steps that are edges "
+    print("| epoch | stage | mean loss | validation loss | validation accuracy | chose the target | steps that are edges "
           "| lookup | generated tokens | tokens so far | hours so far |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     by_epoch, tokens = {}, 0
     for step in sorted(steps):
         epoch, stage, loss, n, wall = steps[step]
@@ -61,10 +62,12 @@ def summarize(path):
         e["wall"] = wall
     for epoch in sorted(by_epoch):
         e = by_epoch[epoch]
-        acc, choice, edges, lookup, gen = "", "", "", "", ""
+        vloss, acc, choice, edges, lookup, gen = "", "", "", "", "", ""
         if epoch in evals:
             v = evals[epoch]
             acc = f"{100 * v.accuracy:.1f}%"
+            if v.loss is not None:
+                vloss = f"{v.loss:.3f}"
             gen = f"{v.generated:.1f}"
             if v.choice is not None:
                 choice = f"{100 * v.choice:.1f}%"
@@ -73,7 +76,7 @@ def summarize(path):
             if v.lookup is not None:
                 lookup = f"{100 * v.lookup:.1f}%"
         mean = sum(e["loss"]) / len(e["loss"])
-        print(f"| {epoch} | {e['stage']} | {mean:.3f} | {acc} | {choice} | {edges} | {lookup} | {gen} | {e['tokens'] / 1e6:.1f}M "
+        print(f"| {epoch} | {e['stage']} | {mean:.3f} | {vloss} | {acc} | {choice} | {edges} | {lookup} | {gen} | {e['tokens'] / 1e6:.1f}M "
               f"| {e['wall'] / 3600:.2f} |")
     if skipped:
         print(f"\n({skipped} cut lines skipped)")

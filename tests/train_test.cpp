@@ -599,6 +599,33 @@ BOOST_AUTO_TEST_CASE(evaluate_uses_the_answer_check) {
   for (std::size_t i = 0; i < seen.size(); ++i) BOOST_TEST(seen[i] == &valid[i]);
 }
 
+// Trainer::loss is the training loss of the samples at a stage, through the latent
+// loop, with no update: the same number whatever the evaluation batch size (it is
+// weighted by labelled tokens), equal to the forward loss of all samples in one
+// batch, and the parameters stay as they were.
+BOOST_AUTO_TEST_CASE(validation_loss_is_the_training_loss_without_update) {
+  using v = ChainVocabulary;
+  const auto valid = make_chains(7, 2, 5);
+  Model model;
+  model.init(2);
+  const std::vector<float> before(model.params().data(), model.params().data() + model.params().size());
+  TrainConfig cfg = small_config("");
+  cfg.eval_batch_size = 3;
+  Trainer<Model, ContinuousThought<1>> trainer(model, cfg, v::special(), v::hash);
+  const double in_threes = trainer.loss(valid, 1);
+
+  std::vector<Sequence> seqs;
+  for (const auto& s : valid) seqs.push_back(build_sequence(s, cfg.method, cfg.curriculum, 1, v::special()));
+  std::vector<const Sequence*> rows;
+  for (const auto& s : seqs) rows.push_back(&s);
+  ContinuousThought<1> policy;
+  const double at_once = double(policy.forward(model, collate(rows, v::special()), v::latent));
+  BOOST_TEST(in_threes == at_once, boost::test_tools::tolerance(1e-5));
+  BOOST_TEST(in_threes > 0);
+  BOOST_TEST(trainer.loss(valid, 2) != in_threes);  // another stage, another layout
+  BOOST_TEST(std::equal(before.begin(), before.end(), model.params().data()));
+}
+
 BOOST_AUTO_TEST_CASE(learns_one_operation) {
   using v = ChainVocabulary;
   const auto train = make_chains(1024, 1, 5);

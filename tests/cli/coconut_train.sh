@@ -18,7 +18,8 @@ cat "$work/run.log"
 grep -q "starting at epoch 2 (stage 2)" "$work/run.log" || fail "--start-epoch not applied"
 grep -q "32 train, 4 valid (generated, graphs of 12 nodes)" "$work/run.log" || fail "--prosqa-nodes not applied"
 grep -q "epoch 0 " "$work/run.log" && fail "epoch 0 trained despite --start-epoch 2"
-grep -Eq "validation accuracy [0-9.]+%  choice [0-9.]+%" "$work/run.log" || fail "no ProsQA option choice logged"
+grep -Eq "validation loss [0-9.]+  accuracy [0-9.]+%  choice [0-9.]+%" "$work/run.log" ||
+  fail "no validation loss or ProsQA option choice logged"
 grep -Eq "lookup [0-9.]+%" "$work/run.log" || fail "no edge lookup logged"
 for f in model.safetensors config.json words.txt; do [ -s "$work/export/$f" ] || fail "no $f exported"; done
 words=$(wc -l < "$work/export/words.txt")

@@ -65,9 +65,10 @@ class Progress {
   // `metrics`: more shares measured on the validation outputs (Trainer::validation_metrics),
   // logged under their names and printed as percentages.
   void evaluation(int epoch, int stage, double accuracy, double mean_tokens, double seconds_per_example,
-                  const Metrics& metrics = {}) {
+                  double loss = -1, const Metrics& metrics = {}) {
     if (log_) {
       log_ << "{\"kind\":\"eval\",\"epoch\":" << epoch << ",\"stage\":" << stage << ",\"accuracy\":" << accuracy;
+      if (loss >= 0) log_ << ",\"loss\":" << loss;
       for (const auto& [name, value] : metrics) log_ << ",\"" << name << "\":" << value;
       log_ << ",\"mean_generated_tokens\":" << mean_tokens << ",\"seconds_per_example\":" << seconds_per_example
            << ",\"time\":" << elapsed() << "}\n";
@@ -79,8 +80,9 @@ class Progress {
       std::replace(words.begin(), words.end(), '_', ' ');
       more += "  " + words + " " + fixed(100 * value, 1) + "%";
     }
-    message("epoch " + std::to_string(epoch) + "  stage " + std::to_string(stage) + "  validation accuracy " +
-            fixed(100 * accuracy, 1) + "%" + more + "  mean generated tokens " + fixed(mean_tokens, 1));
+    message("epoch " + std::to_string(epoch) + "  stage " + std::to_string(stage) + "  validation " +
+            (loss >= 0 ? "loss " + fixed(loss, 3) + "  " : "") + "accuracy " + fixed(100 * accuracy, 1) + "%" + more +
+            "  mean generated tokens " + fixed(mean_tokens, 1));
   }
 
   // A line of its own (the bar, if any, moves below it).

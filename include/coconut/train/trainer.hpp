@@ -66,6 +66,7 @@ struct EvalResult {
   double accuracy = 0;                  // exact match of the answer
   double mean_generated_tokens = 0;
   double seconds_per_example = 0;
+  double loss = -1;                     // fit()'s validation only: teacher-forced, Trainer::loss
   Metrics metrics;                      // fit()'s validation only: Trainer::validation_metrics
   std::vector<std::vector<int>> generated;  // per sample, up to and including EOS
 };
@@ -222,8 +223,10 @@ class Trainer {
       }
       if (!valid.empty() && is_root()) {
         EvalResult r = evaluate(valid, k);
+        r.loss = loss(valid, k);
         if (validation_metrics) r.metrics = validation_metrics(r.generated);
-        progress_.evaluation(epoch_, k, r.accuracy, r.mean_generated_tokens, r.seconds_per_example, r.metrics);
+        progress_.evaluation(epoch_, k, r.accuracy, r.mean_generated_tokens, r.seconds_per_example, r.loss,
+                             r.metrics);
         if (r.accuracy > best_) {
           best_ = r.accuracy;
           if (!cfg_.checkpoint.empty()) save(cfg_.checkpoint + ".best", epoch_ + 1, 0, /*optimizer=*/false);
@@ -262,6 +265,26 @@ class Trainer {
     r.mean_generated_tokens = double(tokens) / n;
     r.seconds_per_example = seconds / n;
     return r;
+  }
+
+  // The training loss of `samples` laid out at `stage` (no stage mixing), with
+  // teacher forcing and no update: mean cross-entropy per labelled token, as a
+  // training step computes it. Beside the training loss it shows how much of a
+  // fall is memorised: samples the model never trained on score no better.
+  double loss(const std::vector<TokenizedSample>& samples, int stage) {
+    Policy policy;
+    double sum = 0, count = 0;
+    for (std::size_t first = 0; first < samples.size(); first += std::size_t(cfg_.eval_batch_size)) {
+      std::vector<Sequence> seqs;
+      for (std::size_t i = first; i < std::min(samples.size(), first + std::size_t(cfg_.eval_batch_size)); ++i)
+        seqs.push_back(build_sequence(samples[i], cfg_.method, cfg_.curriculum, stage, special_));
+      std::vector<const Sequence*> rows;
+      for (const auto& s : seqs) rows.push_back(&s);
+      const double batch_loss = double(policy.forward(model_, collate(rows, special_), special_.latent));
+      sum += batch_loss * double(model_.counted_targets());
+      count += double(model_.counted_targets());
+    }
+    return count > 0 ? sum / count : 0;
   }
 
   // Writes the run's state (by default: where it is now), with the optimizer's
