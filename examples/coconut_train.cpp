@@ -63,7 +63,7 @@ struct Options {
   std::string task = "prosqa";
   std::string train_json, valid_json, test_json;
   std::size_t train_size = 17886, valid_size = 300, test_limit = 0;
-  std::optional<int> prosqa_nodes;         // graph size of generated ProsQA (default: prosqa::Config's)
+  std::optional<long> prosqa_nodes;        // graph size of generated ProsQA (default: prosqa::Config's)
   std::vector<std::string> methods = {"coconut"};
   std::string tokenizer;                   // word or gpt2; empty: gpt2 for gsm8k, word otherwise
   std::string tokenizer_dir = "models/gpt2";
@@ -163,7 +163,7 @@ Options parse(Flags args) {
     else if (args.is("--train-size")) o.train_size = std::size_t(args.count());
     else if (args.is("--valid-size")) o.valid_size = std::size_t(args.count());
     else if (args.is("--test-limit")) o.test_limit = std::size_t(args.count());
-    else if (args.is("--prosqa-nodes")) o.prosqa_nodes = int(std::min<long>(args.count(), 1000));
+    else if (args.is("--prosqa-nodes")) o.prosqa_nodes = args.count();
     else if (args.is("--methods")) o.methods = split(args.text(), ',');
     else if (args.is("--config")) o.config = args.text();
     else if (args.is("--tokenizer")) o.tokenizer = args.text();
@@ -216,7 +216,7 @@ Options parse(Flags args) {
   if (o.prosqa_nodes && o.task != "prosqa") usage_error("--prosqa-nodes needs --task prosqa");
   // The fewest nodes a question of 3 steps needs: the two seeds, the two nodes
   // between the root and the answer, the answer and the distractor.
-  if (o.prosqa_nodes && (*o.prosqa_nodes < 6 || *o.prosqa_nodes > int(prosqa::concept_names.size()) + 2))
+  if (o.prosqa_nodes && (*o.prosqa_nodes < 6 || *o.prosqa_nodes > long(prosqa::concept_names.size()) + 2))
     usage_error("--prosqa-nodes must be in [6, " + std::to_string(prosqa::concept_names.size() + 2) +
                 "] (a 3-step question needs 6 nodes; there are " + std::to_string(prosqa::concept_names.size()) +
                 " concept names), not " + std::to_string(*o.prosqa_nodes));
@@ -251,7 +251,7 @@ struct TaskData {
 TaskData load_task(const Options& o) {
   TaskData d;
   if (o.task == "prosqa") {
-    const prosqa::Config graphs{.nodes = o.prosqa_nodes.value_or(prosqa::Config{}.nodes)};
+    const prosqa::Config graphs{.nodes = int(o.prosqa_nodes.value_or(prosqa::Config{}.nodes))};
     d.train = prosqa::generate(o.train_size, o.seed * 7919 + 1, graphs);
     d.valid = prosqa::generate(o.valid_size, o.seed * 7919 + 2, graphs);
     d.train_name = "generated, graphs of " + std::to_string(graphs.nodes) + " nodes";

@@ -289,9 +289,11 @@ BOOST_AUTO_TEST_CASE(prosqa_edge_lookup_reads_where_y_is_due) {
   for (const Sample& s : samples) {
     const auto path = prosqa::reference_path(s);
     const auto graph = prosqa::graph_of(s);
+    const auto kids = graph.children();
+    const auto parents = graph.parent_counts();
     for (std::size_t j = 0; j + 1 < path.size(); ++j) {
-      n_children += double(graph.children()[std::size_t(path[j])].size());
-      n_parents += double(graph.parent_counts()[std::size_t(path[j])]);
+      n_children += double(kids[std::size_t(path[j])].size());
+      n_parents += double(parents[std::size_t(path[j])]);
       n_nodes += double(s.idx_to_symbol.size());
     }
   }

@@ -54,6 +54,7 @@ expect_error "--position-init must be normal or sinusoidal, not helix" --positio
 expect_error "--position-init initialises a model trained from scratch" --position-init sinusoidal \
   --from "$work/run/coconut.ckpt.best"
 expect_error "--prosqa-nodes must be in [6, 40]" --prosqa-nodes 5
+expect_error "not 4000000000" --prosqa-nodes 4000000000  # named as given, not wrapped
 expect_error "--prosqa-nodes needs --task prosqa" --task prontoqa --prosqa-nodes 28
 expect_error "--start-epoch must be in [0, --epochs)" --epochs 3 --start-epoch 3
 expect_error "pick one" --init "$work/export/model.safetensors" --from "$work/run/coconut.ckpt.best" --tokenizer gpt2 \
