@@ -52,7 +52,7 @@ namespace fs = std::filesystem;
 #endif
 
 // The model shapes of --config (model/config.hpp), dispatched in main.
-constexpr std::array<std::string_view, 5> config_names = {"tiny", "mini", "wide", "small", "gpt2"};
+constexpr std::array<std::string_view, 6> config_names = {"tiny", "mini", "mini-rotary", "wide", "small", "gpt2"};
 std::string config_list() {
   std::string list;
   for (auto name : config_names) list += (list.empty() ? "" : ", ") + std::string(name);
@@ -114,9 +114,10 @@ const char* kUsage = R"(usage: coconut_train [flags]
   --export DIR                    write the best model to DIR as Hugging Face GPT-2
                                   (model.safetensors + config.json; DIR/<method>/ when
                                   several methods run)
-  --config tiny|mini|wide|small|gpt2
+  --config tiny|mini|mini-rotary|wide|small|gpt2
                                   model shape (default small; gpt2, i.e. GPT-2 124M
-                                  with the latent tokens, with --tokenizer gpt2)
+                                  with the latent tokens, with --tokenizer gpt2;
+                                  mini-rotary: mini with rotary positions, no table)
   --c N                           continuous thoughts per step (default 1)
   --max-stage M                   last curriculum stage (default 6)
   --epochs-per-stage N --epochs N (default 5 and 50)
@@ -229,6 +230,11 @@ Options parse(Flags args) {
   if (o.config.empty()) o.config = o.tokenizer == "gpt2" ? "gpt2" : "small";
   if (std::ranges::find(config_names, o.config) == config_names.end())
     usage_error("unknown --config '" + o.config + "' (" + config_list() + ")");
+  if (o.config.ends_with("-rotary") && o.position_init != PositionInit::normal)
+    usage_error("--position-init sets the position table, and '" + o.config + "' has rotary positions instead");
+  if (o.config.ends_with("-rotary") && !o.export_dir.empty())
+    usage_error("--export writes Hugging Face GPT-2, which has a position table; '" + o.config +
+                "' has rotary positions instead");
   if (o.tokenizer == "gpt2" && o.config != "gpt2")  // any BPE has at least 256 tokens; the others hold 128
     usage_error("--tokenizer gpt2 needs --config gpt2: its 50257 + 3 tokens do not fit model '" + o.config + "'");
   if (!o.init.empty() && o.tokenizer != "gpt2")
@@ -540,6 +546,7 @@ int run(const Options& o, Collective* group) {
     };
     if (o.config == "tiny") run.template operator()<Tiny>();
     else if (o.config == "mini") run.template operator()<Mini>();
+    else if (o.config == "mini-rotary") run.template operator()<MiniRotary>();
     else if (o.config == "wide") run.template operator()<Wide>();
     else if (o.config == "small") run.template operator()<Small>();
     else if (o.config == "gpt2") run.template operator()<GPT2SmallCoconut>();

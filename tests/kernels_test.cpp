@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <limits>
 #include <numbers>
+#include <numeric>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -25,6 +26,7 @@
 using namespace coconut;
 namespace ref = coconut::kernels::reference;
 using kernels::AttentionShape;
+using kernels::RotaryTable;
 using test::all_close;
 using test::check_gradient;
 using test::probe_indices;
@@ -1161,6 +1163,79 @@ BOOST_AUTO_TEST_CASE(backward_accumulates) {
       BOOST_TEST(agree<double>(dv_acc, sum_of(dv0, dv)));
     }
   }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// ================================================================================
+// rotary: q, k of each head turned by angles proportional to their positions
+// ================================================================================
+BOOST_AUTO_TEST_SUITE(rotary)
+
+// One pair worked by hand: heads of 4, position 3; pair 0 turns by 3 radians,
+// pair 1 by 3 * 10000^(-1/2) = 0.03.
+BOOST_AUTO_TEST_CASE(angles_by_hand) {
+  const RotaryTable<double> table(8, 4);
+  double x[4] = {1, 2, 3, 4};
+  table.rotate(x, 3);
+  BOOST_TEST(x[0] == std::cos(3.0) - 2 * std::sin(3.0), boost::test_tools::tolerance(1e-15));
+  BOOST_TEST(x[1] == std::sin(3.0) + 2 * std::cos(3.0), boost::test_tools::tolerance(1e-15));
+  BOOST_TEST(x[2] == 3 * std::cos(0.03) - 4 * std::sin(0.03), boost::test_tools::tolerance(1e-15));
+  BOOST_TEST(x[3] == 3 * std::sin(0.03) + 4 * std::cos(0.03), boost::test_tools::tolerance(1e-15));
+  double y[4] = {1, 2, 3, 4};
+  table.rotate(y, 0);  // position 0 is no turn
+  BOOST_TEST((y[0] == 1 && y[1] == 2 && y[2] == 3 && y[3] == 4));
+  BOOST_CHECK_THROW(RotaryTable<double>(8, 5), std::invalid_argument);
+}
+
+// The score of a rotated query against a rotated key depends on their distance
+// only; lengths are kept; the transpose undoes the turn.
+BOOST_AUTO_TEST_CASE(scores_see_distances) {
+  Rng rng(80);
+  const Index hs = 6;
+  const RotaryTable<double> table(64, hs);
+  const auto q = random_normal<double>(hs, rng), k = random_normal<double>(hs, rng);
+  const auto score = [&](int p, int p2) {
+    auto a = q, b = k;
+    table.rotate(a.data(), p);
+    table.rotate(b.data(), p2);
+    return std::inner_product(a.begin(), a.end(), b.begin(), 0.0);
+  };
+  for (int shift : {1, 9, 40}) {
+    BOOST_TEST(score(5 + shift, 2 + shift) == score(5, 2), boost::test_tools::tolerance(1e-12));
+    BOOST_TEST(score(3 + shift, 3 + shift) == score(0, 0), boost::test_tools::tolerance(1e-12));
+  }
+  BOOST_TEST(std::abs(score(5, 2) - score(5, 3)) > 1e-3);  // and the distance does matter
+  auto x = q;
+  table.rotate(x.data(), 17);
+  BOOST_TEST(std::inner_product(x.begin(), x.end(), x.begin(), 0.0) ==
+                 std::inner_product(q.begin(), q.end(), q.begin(), 0.0),
+             boost::test_tools::tolerance(1e-12));
+  table.rotate(x.data(), 17, true);
+  BOOST_TEST(agree<double>(x, q));
+}
+
+// rotary_backward gives dL/dq and dL/dk of L = sum(R q * Rq + R k * Rk) by central
+// differences, over a range of positions with shifted (left-padded) position ids;
+// positions outside the range are left alone.
+BOOST_AUTO_TEST_CASE(backward_matches_finite_differences) {
+  Rng rng(81);
+  const AttentionShape d{2, 3, 7, 4};
+  const Index s = 2, e = 6, n = d.B * d.NH * d.T * d.hs;
+  const RotaryTable<double> table(d.T, d.hs);
+  std::vector<int> positions(d.T * d.B);  // (T, B); row 1 left-padded by 2
+  for (Index t = 0; t < d.T; ++t) positions[t * d.B] = int(t), positions[t * d.B + 1] = int(std::max<Index>(0, t - 2));
+  auto q = random_normal<double>(n, rng), k = random_normal<double>(n, rng);
+  const auto Rq = random_normal<double>(n, rng), Rk = random_normal<double>(n, rng);
+  const auto loss = [&] {
+    auto a = q, b = k;
+    kernels::rotary_forward(a.data(), b.data(), table, positions.data(), d, s, e);
+    return weighted_sum(a, Rq) + weighted_sum(b, Rk);
+  };
+  auto dq = Rq, dk = Rk;
+  kernels::rotary_backward(dq.data(), dk.data(), table, positions.data(), d, s, e);
+  BOOST_TEST(fd_check(q, dq, loss, rng));
+  BOOST_TEST(fd_check(k, dk, loss, rng));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,6 +1,7 @@
 // The GPT model: exact gradients, range-by-range computation, and agreement with an
 // independent PyTorch implementation (tests/golden/make_fixture.py).
 #define BOOST_TEST_MODULE model
+#include <boost/mpl/list.hpp>
 #include <boost/test/unit_test.hpp>
 
 #include <cmath>
@@ -14,6 +15,9 @@ using namespace coconut;
 using test::Fixture;
 
 namespace {
+
+// The model's tests of gradients and ranges run for both ways of knowing positions.
+using PositionConfigs = boost::mpl::list<Tiny, TinyRotary>;
 
 const std::string kFixture = std::string(COCONUT_TEST_DATA) + "/golden/gpt2_tiny.bin";
 
@@ -170,9 +174,10 @@ BOOST_AUTO_TEST_SUITE_END()
 BOOST_AUTO_TEST_SUITE(gradients)
 
 // Central differences of the whole model's loss agree with backward for sampled
-// entries of every parameter tensor (left padding and ignored targets included).
-BOOST_AUTO_TEST_CASE(every_parameter_tensor) {
-  GPT<Tiny, double> model;
+// entries of every parameter tensor (left padding and ignored targets included),
+// with a learned position table and with rotary positions.
+BOOST_AUTO_TEST_CASE_TEMPLATE(every_parameter_tensor, Config, PositionConfigs) {
+  GPT<Config, double> model;
   test::randomize(model, 1);
   Batch batch = test::random_batch(2, 9, Tiny::vocab_size - 1, 2);
   batch.mask[batch.at(1, 0)] = 0;  // row 1: one position of left padding
@@ -188,8 +193,8 @@ BOOST_AUTO_TEST_CASE(every_parameter_tensor) {
 
 // The gradient with respect to an input embedding given in place of a token
 // agrees with central differences.
-BOOST_AUTO_TEST_CASE(input_embeddings) {
-  GPT<Tiny, double> model;
+BOOST_AUTO_TEST_CASE_TEMPLATE(input_embeddings, Config, PositionConfigs) {
+  GPT<Config, double> model;
   test::randomize(model, 4);
   const Batch batch = test::random_batch(2, 6, Tiny::vocab_size - 1, 5);
   Rng rng(6);
@@ -223,8 +228,8 @@ BOOST_AUTO_TEST_SUITE(ranges)
 
 // Computing [0, T) in several ranges against the KV cache, and backward over the
 // same ranges in reverse, gives the loss and gradients of one range.
-BOOST_AUTO_TEST_CASE(several_ranges_equal_one) {
-  GPT<Tiny, double> model;
+BOOST_AUTO_TEST_CASE_TEMPLATE(several_ranges_equal_one, Config, PositionConfigs) {
+  GPT<Config, double> model;
   test::randomize(model, 7);
   const Batch batch = test::random_batch(3, 11, Tiny::vocab_size - 1, 8);
 
@@ -244,6 +249,44 @@ BOOST_AUTO_TEST_CASE(several_ranges_equal_one) {
   model.start_backward();
   for (auto it = ranges.rbegin(); it != ranges.rend(); ++it) model.backward(it->first, it->second);
   BOOST_TEST(max_rel_err(model.grads().data(), grads) <= 1e-12);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(rotary_positions)
+
+// A rotary model sees positions only through their differences: the same tokens
+// at position ids shifted by 37 give the same loss and gradients, where the
+// learned table gives others. It has no position table, and refuses to
+// initialise one.
+BOOST_AUTO_TEST_CASE(only_distances_matter) {
+  const auto loss_and_grads = [](auto& model, int shift) {
+    Batch batch = test::random_batch(2, 9, Tiny::vocab_size - 1, 31);
+    for (auto& p : batch.positions) p += shift;
+    model.set_batch(batch);
+    model.forward(0, batch.T);
+    const double loss = model.loss();
+    model.zero_grad();
+    model.start_backward();
+    model.backward(0, batch.T);
+    return std::pair{loss, std::vector<double>(model.grads().span().begin(), model.grads().span().end())};
+  };
+  GPT<TinyRotary, double> rotary;
+  test::randomize(rotary, 30);
+  const auto [loss, grads] = loss_and_grads(rotary, 0);
+  const auto [shifted_loss, shifted_grads] = loss_and_grads(rotary, 37 - 30);  // ids up to 8 + 7 < block_size
+  BOOST_TEST(std::abs(shifted_loss - loss) <= 1e-12 * std::abs(loss));
+  BOOST_TEST(max_rel_err(shifted_grads.data(), grads) <= 1e-10);
+
+  GPT<Tiny, double> learned;
+  test::randomize(learned, 30);
+  BOOST_TEST(std::abs(loss_and_grads(learned, 7).first - loss_and_grads(learned, 0).first) > 1e-6);
+
+  BOOST_TEST(!rotary.params().layout().contains("wpe"));
+  BOOST_TEST(rotary.params().layout().entries().size() + 1 == learned.params().layout().entries().size());
+  BOOST_CHECK_EXCEPTION(rotary.init(1, PositionInit::sinusoidal), std::invalid_argument, [](const auto& e) {
+    return std::string(e.what()).find("'tiny-rotary' has rotary positions") != std::string::npos;
+  });
 }
 
 BOOST_AUTO_TEST_SUITE_END()

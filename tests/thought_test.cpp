@@ -3,6 +3,7 @@
 // generation that decodes exactly what one-prompt-at-a-time recomputation does;
 // decoded thoughts are the distributions the LM head gives the fed-back states.
 #define BOOST_TEST_MODULE thought
+#include <boost/mpl/list.hpp>
 #include <boost/test/unit_test.hpp>
 
 #include "coconut/coconut.hpp"
@@ -11,6 +12,8 @@
 using namespace coconut;
 
 namespace {
+
+using PositionConfigs = boost::mpl::list<Tiny, TinyRotary>;
 
 constexpr int kLatent = Tiny::vocab_size - 1;  // 29
 constexpr int kBot = 27, kEot = 28, kEos = 0;
@@ -50,11 +53,11 @@ BOOST_AUTO_TEST_SUITE(continuous_thought)
 // Central differences of the full Coconut loss agree with backward for sampled
 // entries of every parameter tensor, with 2 and 3 thoughts and rows with
 // different latent counts: the gradient flows through the fed-back thoughts and
-// through the KV cache.
-BOOST_AUTO_TEST_CASE(gradient_through_every_thought) {
+// through the KV cache; with learned and with rotary positions.
+BOOST_AUTO_TEST_CASE_TEMPLATE(gradient_through_every_thought, Config, PositionConfigs) {
   for (auto [n0, n1] : {std::pair<Index, Index>{2, 1}, {3, 2}}) {
     BOOST_TEST_CONTEXT("latents per row: " << n0 << ", " << n1) {
-      GPT<Tiny, double> model;
+      GPT<Config, double> model;
       test::randomize(model, 11);
       const Batch batch = latent_batch(n0, n1, 12);
       ContinuousThought<1> policy;

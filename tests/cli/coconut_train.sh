@@ -40,6 +40,12 @@ grep -Eq "^coconut +[0-9.]+%" "$work/eval.log" || { cat "$work/eval.log"; fail "
 grep -q "stage 0  step" "$work/eval.log" && fail "--evaluate-only trained"
 grep -Eq "^method +accuracy +choice +edge steps" "$work/eval.log" || { cat "$work/eval.log"; fail "no edge steps column"; }
 
+# A rotary model (--config mini-rotary) trains, checkpoints and scores.
+timeout 300 "$train" "${args[@]}" --config mini-rotary --out "$work/rotary" --epochs 1 > "$work/rotary.log" 2>&1 ||
+  { cat "$work/rotary.log"; fail "the mini-rotary run"; }
+grep -Eq "^coconut +[0-9.]+%" "$work/rotary.log" || { cat "$work/rotary.log"; fail "no score from mini-rotary"; }
+[ -s "$work/rotary/coconut.ckpt.best" ] || fail "no best model from the mini-rotary run"
+
 # Wrong combinations stop before any work, naming the flag.
 expect_error() {  # expect_error MESSAGE ARGS...
   local message=$1; shift
@@ -53,6 +59,9 @@ expect_error "--tokenizer must be word or gpt2" --tokenizer bytes
 expect_error "--position-init must be normal or sinusoidal, not helix" --position-init helix
 expect_error "--position-init initialises a model trained from scratch" --position-init sinusoidal \
   --from "$work/run/coconut.ckpt.best"
+expect_error "'mini-rotary' has rotary positions" --config mini-rotary --position-init sinusoidal
+expect_error "written for model 'mini' (n_layer=2" "${args[@]}" --config mini-rotary --out "$work/bad" --from "$work/run/coconut.ckpt.best"
+expect_error "--export writes Hugging Face GPT-2" --config mini-rotary --export "$work/bad"
 expect_error "--prosqa-nodes must be in [6, 40]" --prosqa-nodes 5
 expect_error "not 4000000000" --prosqa-nodes 4000000000  # named as given, not wrapped
 expect_error "--prosqa-nodes needs --task prosqa" --task prontoqa --prosqa-nodes 28

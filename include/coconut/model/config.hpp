@@ -3,11 +3,28 @@
 // A config is any type with these six static members; the model checks them with
 // static_asserts (check_config below), so a bad shape is a compile error with a
 // message, not a crash. Batch size and sequence length are chosen at run time.
+// A seventh, optional, chooses how the model knows positions (PositionEncoding
+// below); without it a config is GPT-2's learned table.
 #pragma once
 
 #include <string_view>
 
 namespace coconut {
+
+// How positions enter the model.
+//   learned: GPT-2's table wpe (block_size, C), added to the input embeddings.
+//   rotary:  no table; each head's queries and keys are rotated by an angle
+//            proportional to their position (kernels/rotary.hpp), so attention
+//            scores depend on distances. The head size must be even.
+enum class PositionEncoding { learned, rotary };
+
+template <class Config>
+constexpr PositionEncoding position_encoding() {
+  if constexpr (requires { Config::positions; })
+    return Config::positions;
+  else
+    return PositionEncoding::learned;
+}
 
 // Tiny: the shape of the unit tests and of the golden PyTorch fixture.
 struct Tiny {
@@ -18,6 +35,12 @@ struct Tiny {
   static constexpr int vocab_size = 30;
   static constexpr int padded_vocab_size = 32;
   static constexpr int block_size = 16;
+};
+
+// Tiny with rotary positions: the shape of the rotary model's tests.
+struct TinyRotary : Tiny {
+  static constexpr std::string_view name = "tiny-rotary";
+  static constexpr PositionEncoding positions = PositionEncoding::rotary;
 };
 
 // Small: for the synthetic reasoning tasks (ProsQA, ProntoQA) with word-level
@@ -42,6 +65,16 @@ struct Mini {
   static constexpr int vocab_size = 128;
   static constexpr int padded_vocab_size = 128;
   static constexpr int block_size = 512;
+};
+
+// Mini with rotary positions instead of the learned table (the same shape, less
+// 512 x 128 parameters). Every step of a ProsQA chain copies the word that stands
+// three places after a name in the question; with rotary positions that offset is
+// one direction for every position, where Mini trained from scratch must learn it
+// position by position (docs/RESULTS.md).
+struct MiniRotary : Mini {
+  static constexpr std::string_view name = "mini-rotary";
+  static constexpr PositionEncoding positions = PositionEncoding::rotary;
 };
 
 // Wide: Mini at twice the width and heads (about 3.4 times its compute per token).
@@ -77,6 +110,8 @@ constexpr bool check_config() {
   static_assert(Config::padded_vocab_size >= Config::vocab_size,
                 "model config: padded_vocab_size must be at least vocab_size");
   static_assert(Config::block_size >= 1, "model config: block_size (the longest sequence) must be at least 1");
+  static_assert(position_encoding<Config>() != PositionEncoding::rotary || (Config::n_embd / Config::n_head) % 2 == 0,
+                "model config: rotary positions turn pairs of components: the head size n_embd/n_head must be even");
   return true;
 }
 

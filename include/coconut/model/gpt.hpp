@@ -1,5 +1,6 @@
 // GPT-2: token and position embeddings, n_layer blocks, a final LayerNorm and an
-// LM head tied to the token embedding; forward and backward by hand, exact.
+// LM head tied to the token embedding; forward and backward by hand, exact. A
+// config may trade the position table for rotary positions (model/config.hpp).
 //
 // What sets this model apart from a textbook GPT-2 is that it computes any range
 // of positions [s, e) against the keys and values of [0, s) computed before (a KV
@@ -27,6 +28,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -62,7 +64,8 @@ Layout gpt_parameter_layout(std::size_t element_size) {
   constexpr Index C = Config::n_embd;
   Layout l(element_size);
   l.add("wte", {Config::padded_vocab_size, C});  // (Vp, C), also the LM head
-  l.add("wpe", {Config::block_size, C});          // (maxT, C)
+  if constexpr (position_encoding<Config>() == PositionEncoding::learned)
+    l.add("wpe", {Config::block_size, C});  // (maxT, C); a rotary model has no table
   for (int i = 0; i < Config::n_layer; ++i) {
     const std::string h = "h." + std::to_string(i) + ".";
     l.add(h + "ln_1.weight", {C});
@@ -104,8 +107,11 @@ class GPT {
   using scalar = T;
   static constexpr Index L = Config::n_layer, NH = Config::n_head, C = Config::n_embd;
   static constexpr Index V = Config::vocab_size, Vp = Config::padded_vocab_size, maxT = Config::block_size;
+  static constexpr bool rotary = position_encoding<Config>() == PositionEncoding::rotary;
 
-  GPT() : params_(gpt_parameter_layout<Config>(sizeof(T))), grads_(params_.layout()) {}
+  GPT() : params_(gpt_parameter_layout<Config>(sizeof(T))), grads_(params_.layout()) {
+    if constexpr (rotary) rotary_table_.emplace(maxT, C / NH);
+  }
 
   // ---- parameters ---------------------------------------------------------------
 
@@ -116,8 +122,12 @@ class GPT {
 
   // GPT-2's initialisation: weights N(0, 0.02), the two residual projections of
   // each block N(0, 0.02/sqrt(2L)), biases 0, LayerNorm weights 1. The padding
-  // rows of wte stay 0. Every other parameter is the same for both `positions`.
+  // rows of wte stay 0. Every other parameter is the same for both `positions`
+  // (a rotary model has no table to set: it takes `normal` only).
   void init(std::uint64_t seed, PositionInit positions = PositionInit::normal) {
+    if (rotary && positions != PositionInit::normal)
+      throw std::invalid_argument("GPT::init: model '" + std::string(Config::name) +
+                                  "' has rotary positions and no position table to initialise sinusoidally");
     Rng rng(seed);
     const double residual_std = 0.02 / std::sqrt(2.0 * L);
     for (const auto& e : params_.layout().entries()) {
@@ -135,7 +145,7 @@ class GPT {
         for (Index i = 0; i < n; ++i) p[i] = T(std * rng.normal());
       }
     }
-    if (positions == PositionInit::sinusoidal) {
+    if (!rotary && positions == PositionInit::sinusoidal) {
       T* wpe = params_.ptr("wpe");
       const double a = 0.02 * std::sqrt(2.0);
       for (Index pos = 0; pos < maxT; ++pos)
@@ -184,7 +194,8 @@ class GPT {
   }
 
   // Replace the token embedding of position (b, t) by `embedding` (C values) for
-  // the following forward passes; the position embedding is still added.
+  // the following forward passes; the position embedding is still added (or, in a
+  // rotary model, the position still turns the queries and keys).
   void set_input_embedding(Index b, Index t, const T* embedding) {
     std::copy(embedding, embedding + C, row(embed_, b, t));
     overridden_[t * B_ + b] = 1;
@@ -197,18 +208,23 @@ class GPT {
   void forward(Index s, Index e) {
     check_range(s, e);
     const Index n = (e - s) * B_, r = s * B_;
-    // Embeddings: the token's row of wte (or the given embedding) plus wpe[position].
+    // Embeddings: the token's row of wte (or the given embedding) plus wpe[position]
+    // (a rotary model adds nothing here: positions turn each block's q and k).
     const T* wte = params_.ptr("wte");
-    const T* wpe = params_.ptr("wpe");
+    const T* wpe = rotary ? nullptr : params_.ptr("wpe");
     for (Index i = r; i < r + n; ++i) {
       T* x = embed_ + i * C;
       if (!overridden_[i]) std::copy(wte + tokens_[i] * C, wte + (tokens_[i] + 1) * C, x);
-      kernels::residual_forward(encoded_ + i * C, x, wpe + positions_[i] * C, C);
+      if (wpe)
+        kernels::residual_forward(encoded_ + i * C, x, wpe + positions_[i] * C, C);
+      else
+        std::copy(x, x + C, encoded_ + i * C);
     }
     const nn::BlockShape d{B_, capacity_, C, NH};  // attention buffers are laid out for the capacity
     const T* in = encoded_;
     for (Index l = 0; l < L; ++l) {
-      nn::block_forward(layer_params(params_, l), blocks_[l], in, mask_.data(), d, s, e);
+      nn::block_forward(layer_params(params_, l), blocks_[l], in, mask_.data(), d, s, e, rotary_table(),
+                        positions_.data());
       in = blocks_[l].out;
     }
     kernels::layernorm_forward(hidden_ + r * C, lnf_mean_ + r, lnf_rstd_ + r, in + r * C, params_.ptr("ln_f.weight"),
@@ -277,15 +293,15 @@ class GPT {
     for (Index l = L - 1; l >= 0; --l) {
       const T* in = l ? blocks_[l - 1].out : encoded_;
       nn::block_backward(layer_params(params_, l), layer_params(grads_, l), blocks_[l], block_grads_[l], dres_, in, d,
-                         s, e);
+                         s, e, rotary_table(), positions_.data());
       if (block_done) block_done(l);
     }
     // Embeddings: the residual stream's gradient is the input embedding's (and wpe's).
-    T* dwpe = grads_.ptr("wpe");
+    T* dwpe = rotary ? nullptr : grads_.ptr("wpe");
     for (Index i = r; i < r + n; ++i) {
       const T* g = dres_ + i * C;
       std::copy(g, g + C, dembed_ + i * C);
-      kernels::accumulate(dwpe + positions_[i] * C, g, C);
+      if (dwpe) kernels::accumulate(dwpe + positions_[i] * C, g, C);
       if (!overridden_[i]) kernels::accumulate(dwte + tokens_[i] * C, g, C);
     }
   }
@@ -300,6 +316,7 @@ class GPT {
   }
 
   T* row(T* base, Index b, Index t) const { return base + (t * B_ + b) * C; }
+  const kernels::RotaryTable<T>* rotary_table() const { return rotary_table_ ? &*rotary_table_ : nullptr; }
 
   void check_batch(const Batch& batch) const {
     const auto fail = [](const std::string& what) { throw std::invalid_argument("GPT::set_batch: " + what); };
@@ -421,6 +438,7 @@ class GPT {
   std::vector<std::uint8_t> mask_;                 // (B, T)
   std::vector<nn::BlockActivations<T>> blocks_;
   std::vector<nn::BlockGradients<T>> block_grads_;
+  std::optional<kernels::RotaryTable<T>> rotary_table_;  // the angles of a rotary model
   T *embed_ = nullptr, *encoded_ = nullptr, *hidden_ = nullptr, *lnf_mean_ = nullptr, *lnf_rstd_ = nullptr;
   T *logits_ = nullptr, *losses_ = nullptr, *lse_ = nullptr;
   T *dembed_ = nullptr, *dres_ = nullptr, *dhidden_ = nullptr, *dlogits_ = nullptr;

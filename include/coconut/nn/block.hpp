@@ -10,7 +10,9 @@
 //
 // Contract: forward(s, e) needs the activations of positions [0, s) from earlier
 // calls (the KV cache is the k and v of those positions) and writes the activations
-// of [s, e). backward(s, e) runs after the backward of every later range; it
+// of [s, e). A model with rotary positions (kernels/rotary.hpp) passes its table and
+// the position ids (T, B); q and k are rotated after the heads are split, so the KV
+// cache holds rotated keys. Without a table (GPT-2) positions are in the input. backward(s, e) runs after the backward of every later range; it
 // accumulates (+=) into the parameter gradients, into dk and dv of positions [0, e)
 // (the cached positions' share), and into the residual-stream gradient of [s, e).
 #pragma once
@@ -93,7 +95,8 @@ inline void zero_rows(T* p, Index row_size, Index s, Index e, Index B) {
 // in (T, B, C) -> a.out (T, B, C), for positions [s, e).
 template <class T>
 void block_forward(const BlockParams<T>& p, const BlockActivations<T>& a, const T* in, const std::uint8_t* mask,
-                   const BlockShape& d, Index s, Index e) {
+                   const BlockShape& d, Index s, Index e, const kernels::RotaryTable<T>* rotary = nullptr,
+                   const int* positions = nullptr) {
   using namespace kernels;
   const Index C = d.C, n = (e - s) * d.B, r = s * d.B;  // n rows starting at row r
   const auto ad = d.attention();
@@ -102,6 +105,7 @@ void block_forward(const BlockParams<T>& p, const BlockActivations<T>& a, const 
   layernorm_forward(a.ln_1 + r * C, a.ln_1_mean + r, a.ln_1_rstd + r, in + r * C, p.ln_1_weight, p.ln_1_bias, n, C);
   matmul_forward(a.qkv + r * 3 * C, a.ln_1 + r * C, p.c_attn_weight, p.c_attn_bias, n, C, 3 * C);
   split_heads(a.q, a.k, a.v, a.qkv, ad, s, e);
+  if (rotary) rotary_forward(a.q, a.k, *rotary, positions, ad, s, e);
   attention_forward(a.atty, a.att, a.q, a.k, a.v, mask, ad, s, e);
   merge_heads(a.attn_y, a.atty, ad, s, e);
   matmul_forward(a.attn_proj + r * C, a.attn_y + r * C, p.attn_proj_weight, p.attn_proj_bias, n, C, C);
@@ -121,7 +125,8 @@ void block_forward(const BlockParams<T>& p, const BlockActivations<T>& a, const 
 // each branch adds its share.
 template <class T>
 void block_backward(const BlockParams<T>& p, const BlockParams<T>& dp, const BlockActivations<T>& a,
-                    const BlockGradients<T>& g, T* dres, const T* in, const BlockShape& d, Index s, Index e) {
+                    const BlockGradients<T>& g, T* dres, const T* in, const BlockShape& d, Index s, Index e,
+                    const kernels::RotaryTable<T>* rotary = nullptr, const int* positions = nullptr) {
   using namespace kernels;
   const Index C = d.C, n = (e - s) * d.B, r = s * d.B;
   const auto ad = d.attention();
@@ -146,6 +151,7 @@ void block_backward(const BlockParams<T>& p, const BlockParams<T>& dp, const Blo
   attention_backward(g.dq, g.dk, g.dv, g.datty, a.att, a.q, a.k, a.v, ad, s, e);
   // dk, dv of [s, e) are complete now: every query that sees them (in this range
   // or a later one) has been through backward.
+  if (rotary) rotary_backward(g.dq, g.dk, *rotary, positions, ad, s, e);
   split_heads_backward(g.dqkv, g.dq, g.dk, g.dv, ad, s, e);
   detail::zero_rows(g.dln, C, s, e, d.B);
   matmul_backward(g.dln + r * C, dp.c_attn_weight, dp.c_attn_bias, g.dqkv + r * 3 * C, a.ln_1 + r * C,
