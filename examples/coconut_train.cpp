@@ -52,7 +52,8 @@ namespace fs = std::filesystem;
 #endif
 
 // The model shapes of --config (model/config.hpp), dispatched in main.
-constexpr std::array<std::string_view, 6> config_names = {"tiny", "mini", "mini-rotary", "wide", "small", "gpt2"};
+constexpr std::array<std::string_view, 7> config_names = {"tiny",  "mini",  "mini-rotary", "mini-rotary-h8",
+                                                          "wide",  "small", "gpt2"};
 std::string config_list() {
   std::string list;
   for (auto name : config_names) list += (list.empty() ? "" : ", ") + std::string(name);
@@ -114,10 +115,11 @@ const char* kUsage = R"(usage: coconut_train [flags]
   --export DIR                    write the best model to DIR as Hugging Face GPT-2
                                   (model.safetensors + config.json; DIR/<method>/ when
                                   several methods run)
-  --config tiny|mini|mini-rotary|wide|small|gpt2
+  --config tiny|mini|mini-rotary|mini-rotary-h8|wide|small|gpt2
                                   model shape (default small; gpt2, i.e. GPT-2 124M
                                   with the latent tokens, with --tokenizer gpt2;
-                                  mini-rotary: mini with rotary positions, no table)
+                                  mini-rotary: mini with rotary positions, no table;
+                                  mini-rotary-h8: the same with 8 heads of 16)
   --c N                           continuous thoughts per step (default 1)
   --max-stage M                   last curriculum stage (default 6)
   --epochs-per-stage N --epochs N (default 5 and 50)
@@ -389,6 +391,7 @@ void load_pretrained(GPT<Config>& model, const std::string& path, const RunToken
 struct Score {
   std::string method;
   double accuracy = 0, choice = -1, edge_steps = -1, lookup = -1, tokens = 0, seconds_per_example = 0, train_seconds = 0;
+  double lookup_chance = -1, lookup_frequency_chance = -1;  // the measure's two guesses (edge_lookup.hpp)
   long steps = 0;
 };
 
@@ -512,7 +515,12 @@ Score run_method(const Options& o, Collective* group, const std::string& name, c
     if (o.task == "prosqa") {
       score.choice = prosqa_choice_accuracy(data.test, r.generated, tok, special);
       score.edge_steps = prosqa_edge_steps(data.test, r.generated, tok, special).value_or(-1);
-      if (measures_lookup) score.lookup = edge_lookup(model, data.test, tok.words(), cfg.method).children;
+      if (measures_lookup) {
+        const EdgeLookup lookup = edge_lookup(model, data.test, tok.words(), cfg.method);
+        score.lookup = lookup.children;
+        score.lookup_chance = lookup.chance;
+        score.lookup_frequency_chance = lookup.frequency_chance;
+      }
     }
   });
   return score;
@@ -547,6 +555,7 @@ int run(const Options& o, Collective* group) {
     if (o.config == "tiny") run.template operator()<Tiny>();
     else if (o.config == "mini") run.template operator()<Mini>();
     else if (o.config == "mini-rotary") run.template operator()<MiniRotary>();
+    else if (o.config == "mini-rotary-h8") run.template operator()<MiniRotaryH8>();
     else if (o.config == "wide") run.template operator()<Wide>();
     else if (o.config == "small") run.template operator()<Small>();
     else if (o.config == "gpt2") run.template operator()<GPT2SmallCoconut>();
@@ -564,6 +573,14 @@ int run(const Options& o, Collective* group) {
                 s.seconds_per_example, s.steps,
                 Progress::format_time(s.train_seconds).c_str());
   }
+  // The lookup's guesses depend on the test data alone: the same for every method.
+  for (const auto& s : scores)
+    if (s.lookup_chance >= 0) {
+      std::printf("lookup without looking up: %s naming a node at random, %s by how often names occur "
+                  "in the question\n",
+                  share(s.lookup_chance).c_str(), share(s.lookup_frequency_chance).c_str());
+      break;
+    }
   return 0;
 }
 

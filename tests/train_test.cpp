@@ -5,6 +5,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <sstream>
 
 #include "coconut/coconut.hpp"
 
@@ -280,6 +282,30 @@ BOOST_AUTO_TEST_CASE(prosqa_edge_lookup_reads_where_y_is_due) {
   BOOST_TEST(random.children == children / double(steps), boost::test_tools::tolerance(1e-9));
   BOOST_TEST(random.children + random.parents + random.other_nodes + random.no_node == 1.0,
              boost::test_tools::tolerance(1e-9));
+  // The two guesses, from the question's text: names counted word by word.
+  double chance = 0, frequency_chance = 0;
+  for (const Sample& sample : samples) {
+    std::map<std::string, double> count;
+    std::istringstream words(sample.question);
+    for (std::string w; words >> w;) {
+      while (!w.empty() && (w.back() == '.' || w.back() == '?')) w.pop_back();
+      count[w] += 1;
+    }
+    const auto path = prosqa::reference_path(sample);
+    const auto kids = prosqa::graph_of(sample).children();
+    double all = 0;
+    for (const auto& name : sample.idx_to_symbol) all += count[name];
+    for (std::size_t j = 0; j + 1 < path.size(); ++j) {
+      const auto& x_kids = kids[std::size_t(path[j])];
+      double kid_count = 0;
+      for (int c : x_kids) kid_count += count[sample.idx_to_symbol[std::size_t(c)]];
+      chance += double(x_kids.size()) / double(sample.idx_to_symbol.size() - 1);
+      frequency_chance += kid_count / (all - count[sample.idx_to_symbol[std::size_t(path[j])]]);
+    }
+  }
+  BOOST_TEST(random.chance == chance / double(steps), boost::test_tools::tolerance(1e-12));
+  BOOST_TEST(random.frequency_chance == frequency_chance / double(steps), boost::test_tools::tolerance(1e-12));
+  BOOST_TEST(random.frequency_chance > random.chance);
   const EdgeLookup coconut = edge_lookup(model, samples, tok, method_named("coconut"));  // <bot> <eot> first
   BOOST_TEST(coconut.steps == steps);
   BOOST_TEST(coconut.children != random.children);

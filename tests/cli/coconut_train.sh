@@ -39,6 +39,8 @@ grep -q "without training (--evaluate-only)" "$work/eval.log" || { cat "$work/ev
 grep -Eq "^coconut +[0-9.]+%" "$work/eval.log" || { cat "$work/eval.log"; fail "no score from --evaluate-only"; }
 grep -q "stage 0  step" "$work/eval.log" && fail "--evaluate-only trained"
 grep -Eq "^method +accuracy +choice +edge steps" "$work/eval.log" || { cat "$work/eval.log"; fail "no edge steps column"; }
+grep -Eq "^lookup without looking up: [0-9.]+% naming a node at random, [0-9.]+% by how often" "$work/eval.log" ||
+  { cat "$work/eval.log"; fail "no chance of the lookup"; }
 
 # A rotary model (--config mini-rotary) trains, checkpoints and scores.
 timeout 300 "$train" "${args[@]}" --config mini-rotary --out "$work/rotary" --epochs 1 > "$work/rotary.log" 2>&1 ||

@@ -77,6 +77,13 @@ struct MiniRotary : Mini {
   static constexpr PositionEncoding positions = PositionEncoding::rotary;
 };
 
+// MiniRotary with 8 heads of 16 instead of 4 of 32: the same compute per token,
+// twice the attention patterns per layer.
+struct MiniRotaryH8 : MiniRotary {
+  static constexpr std::string_view name = "mini-rotary-h8";
+  static constexpr int n_head = 8;
+};
+
 // Wide: Mini at twice the width and heads (about 3.4 times its compute per token).
 // Two layers of eight heads is the shape Zhu et al. (2025, "Reasoning by
 // Superposition") train from scratch on ProsQA, there 768 wide.
