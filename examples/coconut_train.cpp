@@ -52,8 +52,12 @@ namespace fs = std::filesystem;
 #endif
 
 // The model shapes of --config (model/config.hpp), dispatched in main.
-constexpr std::array<std::string_view, 7> config_names = {"tiny",  "mini",  "mini-rotary", "mini-rotary-h8",
-                                                          "wide",  "small", "gpt2"};
+constexpr std::array<std::string_view, 8> config_names = {"tiny",      "mini",  "mini-rotary", "mini-rotary-h8",
+                                                          "mini-mixed", "wide",  "small",       "gpt2"};
+// Those with GPT-2's architecture (a learned position table, no mixing of inputs).
+bool is_gpt2_architecture(const std::string& config) {
+  return config == "tiny" || config == "mini" || config == "wide" || config == "small" || config == "gpt2";
+}
 std::string config_list() {
   std::string list;
   for (auto name : config_names) list += (list.empty() ? "" : ", ") + std::string(name);
@@ -115,11 +119,13 @@ const char* kUsage = R"(usage: coconut_train [flags]
   --export DIR                    write the best model to DIR as Hugging Face GPT-2
                                   (model.safetensors + config.json; DIR/<method>/ when
                                   several methods run)
-  --config tiny|mini|mini-rotary|mini-rotary-h8|wide|small|gpt2
+  --config tiny|mini|mini-rotary|mini-rotary-h8|mini-mixed|wide|small|gpt2
                                   model shape (default small; gpt2, i.e. GPT-2 124M
                                   with the latent tokens, with --tokenizer gpt2;
                                   mini-rotary: mini with rotary positions, no table;
-                                  mini-rotary-h8: the same with 8 heads of 16)
+                                  mini-rotary-h8: the same with 8 heads of 16;
+                                  mini-mixed: mini-rotary whose inputs mix in the
+                                  3 tokens before them)
   --c N                           continuous thoughts per step (default 1)
   --max-stage M                   last curriculum stage (default 6)
   --epochs-per-stage N --epochs N (default 5 and 50)
@@ -232,11 +238,10 @@ Options parse(Flags args) {
   if (o.config.empty()) o.config = o.tokenizer == "gpt2" ? "gpt2" : "small";
   if (std::ranges::find(config_names, o.config) == config_names.end())
     usage_error("unknown --config '" + o.config + "' (" + config_list() + ")");
-  if (o.config.ends_with("-rotary") && o.position_init != PositionInit::normal)
+  if (!is_gpt2_architecture(o.config) && o.position_init != PositionInit::normal)
     usage_error("--position-init sets the position table, and '" + o.config + "' has rotary positions instead");
-  if (o.config.ends_with("-rotary") && !o.export_dir.empty())
-    usage_error("--export writes Hugging Face GPT-2, which has a position table; '" + o.config +
-                "' has rotary positions instead");
+  if (!is_gpt2_architecture(o.config) && !o.export_dir.empty())
+    usage_error("--export writes Hugging Face GPT-2, and '" + o.config + "' is not GPT-2's architecture");
   if (o.tokenizer == "gpt2" && o.config != "gpt2")  // any BPE has at least 256 tokens; the others hold 128
     usage_error("--tokenizer gpt2 needs --config gpt2: its 50257 + 3 tokens do not fit model '" + o.config + "'");
   if (!o.init.empty() && o.tokenizer != "gpt2")
@@ -556,6 +561,7 @@ int run(const Options& o, Collective* group) {
     else if (o.config == "mini") run.template operator()<Mini>();
     else if (o.config == "mini-rotary") run.template operator()<MiniRotary>();
     else if (o.config == "mini-rotary-h8") run.template operator()<MiniRotaryH8>();
+    else if (o.config == "mini-mixed") run.template operator()<MiniMixed>();
     else if (o.config == "wide") run.template operator()<Wide>();
     else if (o.config == "small") run.template operator()<Small>();
     else if (o.config == "gpt2") run.template operator()<GPT2SmallCoconut>();

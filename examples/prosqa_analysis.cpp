@@ -275,11 +275,12 @@ int run(const Options& o) {
   else if (how.config == "mini") analyse<Mini>(o, samples);
   else if (how.config == "mini-rotary") analyse<MiniRotary>(o, samples);
   else if (how.config == "mini-rotary-h8") analyse<MiniRotaryH8>(o, samples);
+  else if (how.config == "mini-mixed") analyse<MiniMixed>(o, samples);
   else if (how.config == "wide") analyse<Wide>(o, samples);
   else if (how.config == "small") analyse<Small>(o, samples);
   else
     throw std::runtime_error(o.model + ": model config '" + how.config +
-                             "' is not one this analysis reads (tiny, mini, mini-rotary, mini-rotary-h8, wide, small: the word-tokenizer models)");
+                             "' is not one this analysis reads (tiny, mini, mini-rotary, mini-rotary-h8, mini-mixed, wide, small: the word-tokenizer models)");
   std::printf("written to %s: thoughts.md, thoughts.svg, accuracy_by_thoughts.md, accuracy_by_thoughts.svg\n",
               o.out.c_str());
   return 0;

@@ -16,8 +16,9 @@ using test::Fixture;
 
 namespace {
 
-// The model's tests of gradients and ranges run for both ways of knowing positions.
-using PositionConfigs = boost::mpl::list<Tiny, TinyRotary>;
+// The model's tests of gradients and ranges run for each architecture: GPT-2, rotary
+// positions, and rotary positions with previous-token mixing.
+using ArchitectureConfigs = boost::mpl::list<Tiny, TinyRotary, TinyMixed>;
 
 const std::string kFixture = std::string(COCONUT_TEST_DATA) + "/golden/gpt2_tiny.bin";
 
@@ -176,7 +177,7 @@ BOOST_AUTO_TEST_SUITE(gradients)
 // Central differences of the whole model's loss agree with backward for sampled
 // entries of every parameter tensor (left padding and ignored targets included),
 // with a learned position table and with rotary positions.
-BOOST_AUTO_TEST_CASE_TEMPLATE(every_parameter_tensor, Config, PositionConfigs) {
+BOOST_AUTO_TEST_CASE_TEMPLATE(every_parameter_tensor, Config, ArchitectureConfigs) {
   GPT<Config, double> model;
   test::randomize(model, 1);
   Batch batch = test::random_batch(2, 9, Tiny::vocab_size - 1, 2);
@@ -193,7 +194,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(every_parameter_tensor, Config, PositionConfigs) {
 
 // The gradient with respect to an input embedding given in place of a token
 // agrees with central differences.
-BOOST_AUTO_TEST_CASE_TEMPLATE(input_embeddings, Config, PositionConfigs) {
+BOOST_AUTO_TEST_CASE_TEMPLATE(input_embeddings, Config, ArchitectureConfigs) {
   GPT<Config, double> model;
   test::randomize(model, 4);
   const Batch batch = test::random_batch(2, 6, Tiny::vocab_size - 1, 5);
@@ -228,7 +229,7 @@ BOOST_AUTO_TEST_SUITE(ranges)
 
 // Computing [0, T) in several ranges against the KV cache, and backward over the
 // same ranges in reverse, gives the loss and gradients of one range.
-BOOST_AUTO_TEST_CASE_TEMPLATE(several_ranges_equal_one, Config, PositionConfigs) {
+BOOST_AUTO_TEST_CASE_TEMPLATE(several_ranges_equal_one, Config, ArchitectureConfigs) {
   GPT<Config, double> model;
   test::randomize(model, 7);
   const Batch batch = test::random_batch(3, 11, Tiny::vocab_size - 1, 8);
@@ -287,6 +288,38 @@ BOOST_AUTO_TEST_CASE(only_distances_matter) {
   BOOST_CHECK_EXCEPTION(rotary.init(1, PositionInit::sinusoidal), std::invalid_argument, [](const auto& e) {
     return std::string(e.what()).find("'tiny-rotary' has rotary positions") != std::string::npos;
   });
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(previous_tokens)
+
+// Mixing starts at zero weights, where the model is the one without mixing: the
+// same loss and, for every shared parameter, the same gradient; the mixing
+// weights' own gradient is not zero, so training moves them.
+BOOST_AUTO_TEST_CASE(starts_as_the_model_without_mixing) {
+  GPT<TinyMixed, double> mixed;
+  GPT<TinyRotary, double> plain;
+  mixed.init(3);
+  BOOST_TEST(std::ranges::all_of(mixed.params().span("previous_tokens"), [](double w) { return w == 0.0; }));
+  test::randomize(plain, 3);
+  for (const auto& e : plain.params().layout().entries())
+    std::ranges::copy(plain.params().span(e.name), mixed.params().span(e.name).begin());
+  Batch batch = test::random_batch(2, 9, Tiny::vocab_size - 1, 33);
+  batch.mask[batch.at(1, 0)] = 0;  // left padding: never mixed into row 1's first token
+  const auto run = [&](auto& model) {
+    model.set_batch(batch);
+    model.forward(0, batch.T);
+    const double loss = model.loss();
+    model.zero_grad();
+    model.start_backward();
+    model.backward(0, batch.T);
+    return loss;
+  };
+  BOOST_TEST(run(mixed) == run(plain));
+  for (const auto& e : plain.params().layout().entries())
+    BOOST_TEST(std::ranges::equal(mixed.grads().span(e.name), plain.grads().span(e.name)), e.name);
+  BOOST_TEST(std::ranges::any_of(mixed.grads().span("previous_tokens"), [](double g) { return std::abs(g) > 1e-6; }));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -13,7 +13,8 @@ using namespace coconut;
 
 namespace {
 
-using PositionConfigs = boost::mpl::list<Tiny, TinyRotary>;
+// GPT-2, rotary positions, and rotary positions with previous-token mixing.
+using ArchitectureConfigs = boost::mpl::list<Tiny, TinyRotary, TinyMixed>;
 
 constexpr int kLatent = Tiny::vocab_size - 1;  // 29
 constexpr int kBot = 27, kEot = 28, kEos = 0;
@@ -53,8 +54,9 @@ BOOST_AUTO_TEST_SUITE(continuous_thought)
 // Central differences of the full Coconut loss agree with backward for sampled
 // entries of every parameter tensor, with 2 and 3 thoughts and rows with
 // different latent counts: the gradient flows through the fed-back thoughts and
-// through the KV cache; with learned and with rotary positions.
-BOOST_AUTO_TEST_CASE_TEMPLATE(gradient_through_every_thought, Config, PositionConfigs) {
+// through the KV cache; for GPT-2, rotary positions, and previous-token mixing
+// (which carries each fed-back thought into the next positions' inputs too).
+BOOST_AUTO_TEST_CASE_TEMPLATE(gradient_through_every_thought, Config, ArchitectureConfigs) {
   for (auto [n0, n1] : {std::pair<Index, Index>{2, 1}, {3, 2}}) {
     BOOST_TEST_CONTEXT("latents per row: " << n0 << ", " << n1) {
       GPT<Config, double> model;

@@ -63,7 +63,7 @@ expect_error "--position-init initialises a model trained from scratch" --positi
   --from "$work/run/coconut.ckpt.best"
 expect_error "'mini-rotary' has rotary positions" --config mini-rotary --position-init sinusoidal
 expect_error "written for model 'mini' (n_layer=2" "${args[@]}" --config mini-rotary --out "$work/bad" --from "$work/run/coconut.ckpt.best"
-expect_error "--export writes Hugging Face GPT-2" --config mini-rotary --export "$work/bad"
+expect_error "--export writes Hugging Face GPT-2, and 'mini-mixed' is not" --config mini-mixed --export "$work/bad"
 expect_error "--prosqa-nodes must be in [6, 40]" --prosqa-nodes 5
 expect_error "not 4000000000" --prosqa-nodes 4000000000  # named as given, not wrapped
 expect_error "--prosqa-nodes needs --task prosqa" --task prontoqa --prosqa-nodes 28

@@ -27,7 +27,8 @@
 // config. Every disagreement between file and model is an error that names it:
 // layers, heads, width, vocabulary, positions, a missing or extra tensor, a wrong
 // shape or dtype (and, from safetensors.hpp, a truncated file or lying offsets).
-// A model with rotary positions (model/config.hpp) is not GPT-2 and is refused.
+// A model with rotary positions or previous-token mixing (model/config.hpp) is not
+// GPT-2 and is refused.
 //
 //     GPT<GPT2SmallCoconut> model;
 //     const int V = load_hf_gpt2<GPT2SmallCoconut>(model.params(), "gpt2/model.safetensors");
@@ -153,12 +154,15 @@ nlohmann::json hf_gpt2_config(int vocab_size) {
           {"torch_dtype", "float32"}};
 }
 
-// A rotary model has no wpe to read or write.
+// A model with rotary positions or previous-token mixing is not GPT-2.
 template <class Config>
-void require_gpt2_positions(const std::string& path) {
+void require_gpt2_architecture(const std::string& path) {
   if (position_encoding<Config>() != PositionEncoding::learned)
     throw std::invalid_argument(path + ": model '" + std::string(Config::name) +
                                 "' has rotary positions; Hugging Face GPT-2 has a learned position table (wpe)");
+  if (previous_tokens<Config>() > 0)
+    throw std::invalid_argument(path + ": model '" + std::string(Config::name) +
+                                "' mixes previous tokens into its inputs, which Hugging Face GPT-2 does not");
 }
 
 // ---- import --------------------------------------------------------------------------
@@ -168,7 +172,7 @@ void require_gpt2_positions(const std::string& path) {
 // of vocabulary rows the file held; rows beyond it are set to zero.
 template <class Config, class T>
 int load_hf_gpt2(Arena<T>& params, const std::string& path) {
-  require_gpt2_positions<Config>(path);
+  require_gpt2_architecture<Config>(path);
   constexpr long long C = Config::n_embd;
   const int config_vocab = check_hf_gpt2_config<Config>(config_json_beside(path));
   const SafetensorsFile file(path);
@@ -259,7 +263,7 @@ int load_hf_gpt2(Arena<T>& params, const std::string& path) {
 // (the padding rows are ours, not the model's).
 template <class Config, class T>
 void export_hf_gpt2(const Arena<T>& params, const std::string& path, int vocab_size = Config::vocab_size) {
-  require_gpt2_positions<Config>(path);
+  require_gpt2_architecture<Config>(path);
   if (vocab_size < 1 || vocab_size > Config::padded_vocab_size)
     throw std::invalid_argument(path + ": cannot export " + std::to_string(vocab_size) + " vocabulary rows from '" +
                                 std::string(Config::name) + "', whose wte has " +

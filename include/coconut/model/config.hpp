@@ -3,8 +3,10 @@
 // A config is any type with these six static members; the model checks them with
 // static_asserts (check_config below), so a bad shape is a compile error with a
 // message, not a crash. Batch size and sequence length are chosen at run time.
-// A seventh, optional, chooses how the model knows positions (PositionEncoding
-// below); without it a config is GPT-2's learned table.
+// Two more are optional: `positions` chooses how the model knows positions
+// (PositionEncoding below; without it GPT-2's learned table), and
+// `previous_tokens` = K mixes each input embedding with the K before it
+// (previous_tokens() below; without it 0, GPT-2).
 #pragma once
 
 #include <string_view>
@@ -26,6 +28,23 @@ constexpr PositionEncoding position_encoding() {
     return PositionEncoding::learned;
 }
 
+// Previous-token mixing: the input of position t is its embedding x[t] plus
+// learned per-channel multiples of the K embeddings before it,
+//     x[t] + w_1 * x[t-1] + ... + w_K * x[t-K]      (w_k: C weights, initially 0)
+// (a causal depthwise convolution of the input embeddings, as the "canon layers"
+// of Allen-Zhu 2025 and the "smeared keys" of Olsson et al. 2022). A position then
+// holds its neighbours' tokens before any attention: in ProsQA's "Every X is a Y"
+// the position of Y holds X, so that one head can match X in a question and copy
+// Y, where GPT-2 needs a first layer of heads to bring X over (an induction
+// circuit, slow to form from scratch: docs/RESULTS.md).
+template <class Config>
+constexpr int previous_tokens() {
+  if constexpr (requires { Config::previous_tokens; })
+    return Config::previous_tokens;
+  else
+    return 0;
+}
+
 // Tiny: the shape of the unit tests and of the golden PyTorch fixture.
 struct Tiny {
   static constexpr std::string_view name = "tiny";
@@ -41,6 +60,12 @@ struct Tiny {
 struct TinyRotary : Tiny {
   static constexpr std::string_view name = "tiny-rotary";
   static constexpr PositionEncoding positions = PositionEncoding::rotary;
+};
+
+// Tiny with rotary positions and previous-token mixing over 3 positions.
+struct TinyMixed : TinyRotary {
+  static constexpr std::string_view name = "tiny-mixed";
+  static constexpr int previous_tokens = 3;
 };
 
 // Small: for the synthetic reasoning tasks (ProsQA, ProntoQA) with word-level
@@ -84,6 +109,13 @@ struct MiniRotaryH8 : MiniRotary {
   static constexpr int n_head = 8;
 };
 
+// MiniRotary whose inputs mix in the 3 tokens before them (previous_tokens above):
+// the subject of "Every X is a Y" is 3 tokens before its object.
+struct MiniMixed : MiniRotary {
+  static constexpr std::string_view name = "mini-mixed";
+  static constexpr int previous_tokens = 3;
+};
+
 // Wide: Mini at twice the width and heads (about 3.4 times its compute per token).
 // Two layers of eight heads is the shape Zhu et al. (2025, "Reasoning by
 // Superposition") train from scratch on ProsQA, there 768 wide.
@@ -119,6 +151,8 @@ constexpr bool check_config() {
   static_assert(Config::block_size >= 1, "model config: block_size (the longest sequence) must be at least 1");
   static_assert(position_encoding<Config>() != PositionEncoding::rotary || (Config::n_embd / Config::n_head) % 2 == 0,
                 "model config: rotary positions turn pairs of components: the head size n_embd/n_head must be even");
+  static_assert(previous_tokens<Config>() >= 0 && previous_tokens<Config>() < Config::block_size,
+                "model config: previous_tokens must be in [0, block_size)");
   return true;
 }
 

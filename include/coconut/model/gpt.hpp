@@ -29,6 +29,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -66,6 +67,8 @@ Layout gpt_parameter_layout(std::size_t element_size) {
   l.add("wte", {Config::padded_vocab_size, C});  // (Vp, C), also the LM head
   if constexpr (position_encoding<Config>() == PositionEncoding::learned)
     l.add("wpe", {Config::block_size, C});  // (maxT, C); a rotary model has no table
+  if constexpr (previous_tokens<Config>() > 0)
+    l.add("previous_tokens", {previous_tokens<Config>(), C});  // (K, C): row k-1 weighs x[t-k]
   for (int i = 0; i < Config::n_layer; ++i) {
     const std::string h = "h." + std::to_string(i) + ".";
     l.add(h + "ln_1.weight", {C});
@@ -108,6 +111,7 @@ class GPT {
   static constexpr Index L = Config::n_layer, NH = Config::n_head, C = Config::n_embd;
   static constexpr Index V = Config::vocab_size, Vp = Config::padded_vocab_size, maxT = Config::block_size;
   static constexpr bool rotary = position_encoding<Config>() == PositionEncoding::rotary;
+  static constexpr Index K = previous_tokens<Config>();  // input embeddings mixed into each position's
 
   GPT() : params_(gpt_parameter_layout<Config>(sizeof(T))), grads_(params_.layout()) {
     if constexpr (rotary) rotary_table_.emplace(maxT, C / NH);
@@ -139,6 +143,10 @@ class GPT {
       } else if (is_bias) {
         std::fill(p, p + e.size, T(0));
       } else {
+        if (e.name == "previous_tokens") {  // start as GPT-2: no mixing
+          std::fill(p, p + e.size, T(0));
+          continue;
+        }
         const bool residual = e.name.ends_with("c_proj.weight");
         const double std = residual ? residual_std : 0.02;
         const Index n = e.name == "wte" ? V * C : e.size;
@@ -220,6 +228,17 @@ class GPT {
       else
         std::copy(x, x + C, encoded_ + i * C);
     }
+    if constexpr (K > 0) {  // + w_k * x[t-k], for the real positions t-k of the same row
+      const T* w = params_.ptr("previous_tokens");
+      for (Index t = s; t < e; ++t)
+        for (Index b = 0; b < B_; ++b)
+          for (Index k = 1; k <= K && k <= t; ++k)
+            if (real(b, t - k)) {
+              T* out = row(encoded_, b, t);
+              const T* x = row(embed_, b, t - k);
+              for (Index c = 0; c < C; ++c) out[c] += w[(k - 1) * C + c] * x[c];
+            }
+    }
     const nn::BlockShape d{B_, capacity_, C, NH};  // attention buffers are laid out for the capacity
     const T* in = encoded_;
     for (Index l = 0; l < L; ++l) {
@@ -234,6 +253,16 @@ class GPT {
 
   // The final hidden state (ln_f output, C values) and the logits (Vp values) of (b, t).
   const T* hidden(Index b, Index t) const { return row(hidden_, b, t); }
+  // Attention probabilities of head h of block l, query (b, t), after a forward
+  // that computed t: t + 1 values, over key positions 0..t (padding keys get 0).
+  std::span<const T> attention(Index l, Index b, Index h, Index t) const {
+    if (l < 0 || l >= L || h < 0 || h >= NH || b < 0 || b >= B_ || t < 0 || t >= T_)
+      throw std::out_of_range("GPT::attention: (layer " + std::to_string(l) + ", b " + std::to_string(b) + ", head " +
+                              std::to_string(h) + ", t " + std::to_string(t) + ") outside (" + std::to_string(L) +
+                              ", " + std::to_string(B_) + ", " + std::to_string(NH) + ", " + std::to_string(T_) + ")");
+    const kernels::AttentionShape d{B_, NH, capacity_, C / NH};
+    return {blocks_[std::size_t(l)].att + d.att_offset(b, h) + t * capacity_, std::size_t(t + 1)};
+  }
   const T* logits(Index b, Index t) const { return logits_ + (t * B_ + b) * Vp; }
 
   // Mean cross-entropy over all positions whose target is not -100 (the whole batch).
@@ -302,8 +331,28 @@ class GPT {
       const T* g = dres_ + i * C;
       std::copy(g, g + C, dembed_ + i * C);
       if (dwpe) kernels::accumulate(dwpe + positions_[i] * C, g, C);
-      if (!overridden_[i]) kernels::accumulate(dwte + tokens_[i] * C, g, C);
     }
+    if constexpr (K > 0) {
+      // x[t] also went into t+1..t+K, whose input gradients are final: those in
+      // this range were just computed, later ranges' ran before.
+      const T* w = params_.ptr("previous_tokens");
+      T* dw = grads_.ptr("previous_tokens");
+      for (Index t = s; t < e; ++t)
+        for (Index b = 0; b < B_; ++b) {
+          if (!real(b, t)) continue;
+          T* dx = row(dembed_, b, t);
+          const T* x = row(embed_, b, t);
+          for (Index k = 1; k <= K && t + k < T_; ++k) {
+            const T* g = row(dres_, b, t + k);
+            for (Index c = 0; c < C; ++c) {
+              dx[c] += w[(k - 1) * C + c] * g[c];
+              dw[(k - 1) * C + c] += x[c] * g[c];
+            }
+          }
+        }
+    }
+    for (Index i = r; i < r + n; ++i)
+      if (!overridden_[i]) kernels::accumulate(dwte + tokens_[i] * C, dembed_ + i * C, C);
   }
 
  private:
@@ -316,6 +365,7 @@ class GPT {
   }
 
   T* row(T* base, Index b, Index t) const { return base + (t * B_ + b) * C; }
+  bool real(Index b, Index t) const { return mask_[b * capacity_ + t] != 0; }
   const kernels::RotaryTable<T>* rotary_table() const { return rotary_table_ ? &*rotary_table_ : nullptr; }
 
   void check_batch(const Batch& batch) const {
