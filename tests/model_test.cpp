@@ -5,6 +5,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <cmath>
+#include <numeric>
 #include <string>
 
 #include "coconut/coconut.hpp"
@@ -288,6 +289,64 @@ BOOST_AUTO_TEST_CASE(only_distances_matter) {
   BOOST_CHECK_EXCEPTION(rotary.init(1, PositionInit::sinusoidal), std::invalid_argument, [](const auto& e) {
     return std::string(e.what()).find("'tiny-rotary' has rotary positions") != std::string::npos;
   });
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(inspection)
+
+// GPT::attention gives each head's probabilities over the keys 0..t: they sum to
+// 1, padding keys get none, and they are the softmax of the query-key scores
+// recomputed from the model's own parameters (block 0, rotary positions turning
+// q and k). Queries outside the batch are refused.
+BOOST_AUTO_TEST_CASE(attention_probabilities) {
+  GPT<TinyRotary, double> model;
+  test::randomize(model, 40);
+  Batch batch = test::random_batch(2, 7, Tiny::vocab_size - 1, 41);
+  batch.mask[batch.at(1, 0)] = batch.mask[batch.at(1, 1)] = 0;
+  for (Index t = 0; t < batch.T; ++t) batch.positions[batch.at(1, t)] = int(std::max<Index>(0, t - 2));
+  model.set_batch(batch);
+  model.forward(0, batch.T);
+  constexpr Index C = Tiny::n_embd, NH = Tiny::n_head, hs = C / NH;
+  const kernels::RotaryTable<double> rotary(Tiny::block_size, hs);
+  const auto& p = model.params();
+  for (Index b = 0; b < 2; ++b)
+    for (Index t = 2; t < batch.T; ++t) {
+      // block 0's input is the token embedding; q, k = c_attn(ln_1(x)) of each head
+      const auto qk = [&](Index pos, Index h, Index which) {
+        const double* x = p.ptr("wte") + batch.tokens[batch.at(b, pos)] * C;
+        double mean = 0, var = 0;
+        for (Index c = 0; c < C; ++c) mean += x[c] / C;
+        for (Index c = 0; c < C; ++c) var += (x[c] - mean) * (x[c] - mean) / C;
+        std::vector<double> ln(C), out(hs);
+        for (Index c = 0; c < C; ++c)
+          ln[c] = (x[c] - mean) / std::sqrt(var + 1e-5) * p.ptr("h.0.ln_1.weight")[c] + p.ptr("h.0.ln_1.bias")[c];
+        for (Index i = 0; i < hs; ++i) {
+          const Index r = which * C + h * hs + i;
+          out[i] = p.ptr("h.0.attn.c_attn.bias")[r];
+          for (Index c = 0; c < C; ++c) out[i] += p.ptr("h.0.attn.c_attn.weight")[r * C + c] * ln[c];
+        }
+        rotary.rotate(out.data(), batch.positions[batch.at(b, pos)]);
+        return out;
+      };
+      for (Index h = 0; h < NH; ++h) {
+        const auto att = model.attention(0, b, h, t);
+        BOOST_TEST(att.size() == std::size_t(t + 1));
+        const auto q = qk(t, h, 0);
+        std::vector<double> expected(t + 1, 0.0);
+        double sum = 0;
+        for (Index j = 0; j <= t; ++j) {
+          if (!batch.mask[batch.at(b, j)]) continue;
+          const auto k = qk(j, h, 1);
+          expected[j] = std::exp(std::inner_product(q.begin(), q.end(), k.begin(), 0.0) / std::sqrt(double(hs)));
+          sum += expected[j];
+        }
+        for (Index j = 0; j <= t; ++j)
+          BOOST_TEST(att[j] == expected[j] / sum, boost::test_tools::tolerance(1e-9));
+      }
+    }
+  BOOST_CHECK_THROW(model.attention(Tiny::n_layer, 0, 0, 0), std::out_of_range);
+  BOOST_CHECK_THROW(model.attention(0, 0, 0, batch.T), std::out_of_range);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
