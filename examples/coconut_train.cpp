@@ -51,17 +51,22 @@ namespace fs = std::filesystem;
 #define COCONUT_SHARED_DATA "../shared/data"
 #endif
 
-// The model shapes of --config (model/config.hpp), dispatched in main.
-constexpr std::array<std::string_view, 8> config_names = {"tiny",      "mini",  "mini-rotary", "mini-rotary-h8",
-                                                          "mini-mixed", "wide",  "small",       "gpt2"};
-// Those with GPT-2's architecture (a learned position table, no mixing of inputs).
-bool is_gpt2_architecture(const std::string& config) {
-  return config == "tiny" || config == "mini" || config == "wide" || config == "small" || config == "gpt2";
+// The model shapes of --config (model/config.hpp), dispatched in main: the
+// word-model configs and GPT-2 124M.
+bool known_config(const std::string& config) {
+  return config == "gpt2" || std::ranges::find(word_config_names, config) != word_config_names.end();
 }
 std::string config_list() {
   std::string list;
-  for (auto name : config_names) list += (list.empty() ? "" : ", ") + std::string(name);
-  return list;
+  for (auto name : word_config_names) list += std::string(name) + ", ";
+  return list + "gpt2";
+}
+// GPT-2's architecture: a learned position table and no mixing of inputs (what
+// --position-init and --export need). `config` is known.
+bool is_gpt2_architecture(const std::string& config) {
+  return config == "gpt2" || with_word_config(config, []<class Config>() {
+           return position_encoding<Config>() == PositionEncoding::learned && previous_tokens<Config>() == 0;
+         });
 }
 
 struct Options {
@@ -236,8 +241,7 @@ Options parse(Flags args) {
   if (o.tokenizer.empty()) o.tokenizer = o.task == "gsm8k" ? "gpt2" : "word";
   if (o.tokenizer != "word" && o.tokenizer != "gpt2") usage_error("--tokenizer must be word or gpt2");
   if (o.config.empty()) o.config = o.tokenizer == "gpt2" ? "gpt2" : "small";
-  if (std::ranges::find(config_names, o.config) == config_names.end())
-    usage_error("unknown --config '" + o.config + "' (" + config_list() + ")");
+  if (!known_config(o.config)) usage_error("unknown --config '" + o.config + "' (" + config_list() + ")");
   if (!is_gpt2_architecture(o.config) && o.position_init != PositionInit::normal)
     usage_error("--position-init sets the position table, and '" + o.config + "' has rotary positions instead");
   if (!is_gpt2_architecture(o.config) && !o.export_dir.empty())
@@ -557,15 +561,10 @@ int run(const Options& o, Collective* group) {
                                  (tok.is_gpt2() ? " (GPT-2's BPE needs --config gpt2)" : ""));
       scores.push_back(run_method<Config>(o, group, name, data, tok, train, valid, test));
     };
-    if (o.config == "tiny") run.template operator()<Tiny>();
-    else if (o.config == "mini") run.template operator()<Mini>();
-    else if (o.config == "mini-rotary") run.template operator()<MiniRotary>();
-    else if (o.config == "mini-rotary-h8") run.template operator()<MiniRotaryH8>();
-    else if (o.config == "mini-mixed") run.template operator()<MiniMixed>();
-    else if (o.config == "wide") run.template operator()<Wide>();
-    else if (o.config == "small") run.template operator()<Small>();
-    else if (o.config == "gpt2") run.template operator()<GPT2SmallCoconut>();
-    else usage_error("unknown --config '" + o.config + "' (" + config_list() + ")");
+    if (o.config == "gpt2")
+      run.template operator()<GPT2SmallCoconut>();
+    else
+      with_word_config(o.config, run);
   }
 
   if (!root) return 0;

@@ -271,16 +271,7 @@ int run(const Options& o) {
   fs::create_directories(o.out);
   std::printf("%s: %s, config %s, c = %d, M = %d; %zu samples of %s\n\n", o.model.c_str(), how.method.c_str(),
               how.config.c_str(), how.c, how.max_stage, samples.size(), o.test.c_str());
-  if (how.config == "tiny") analyse<Tiny>(o, samples);
-  else if (how.config == "mini") analyse<Mini>(o, samples);
-  else if (how.config == "mini-rotary") analyse<MiniRotary>(o, samples);
-  else if (how.config == "mini-rotary-h8") analyse<MiniRotaryH8>(o, samples);
-  else if (how.config == "mini-mixed") analyse<MiniMixed>(o, samples);
-  else if (how.config == "wide") analyse<Wide>(o, samples);
-  else if (how.config == "small") analyse<Small>(o, samples);
-  else
-    throw std::runtime_error(o.model + ": model config '" + how.config +
-                             "' is not one this analysis reads (tiny, mini, mini-rotary, mini-rotary-h8, mini-mixed, wide, small: the word-tokenizer models)");
+  with_word_config(how.config, [&]<class Config>() { analyse<Config>(o, samples); });
   std::printf("written to %s: thoughts.md, thoughts.svg, accuracy_by_thoughts.md, accuracy_by_thoughts.svg\n",
               o.out.c_str());
   return 0;

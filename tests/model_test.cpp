@@ -385,6 +385,18 @@ BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(errors)
 
+// with_word_config picks the config type a name stands for, and an unknown name is
+// refused with the list of known ones.
+BOOST_AUTO_TEST_CASE(configs_by_name) {
+  for (std::string_view name : word_config_names)
+    BOOST_TEST(with_word_config(name, []<class Config>() { return std::string(Config::name); }) == name);
+  BOOST_TEST(with_word_config("mini-mixed", []<class Config>() { return previous_tokens<Config>(); }) == 3);
+  BOOST_CHECK_EXCEPTION(with_word_config("gpt2", []<class Config>() {}), std::invalid_argument, [](const auto& e) {
+    return std::string(e.what()).find("unknown model config 'gpt2' (word-model configs: tiny, mini,") !=
+           std::string::npos;
+  });
+}
+
 // Bad input is refused with a message naming what and where.
 BOOST_AUTO_TEST_CASE(bad_batches_name_the_problem) {
   GPT<Tiny, float> model;

@@ -9,6 +9,9 @@
 // (previous_tokens() below; without it 0, GPT-2).
 #pragma once
 
+#include <array>
+#include <stdexcept>
+#include <string>
 #include <string_view>
 
 namespace coconut {
@@ -140,6 +143,19 @@ struct GPT2Small {
   static constexpr int block_size = 1024;
 };
 
+// The configs of models with a word-level vocabulary (128 ids at most), by name: the
+// shapes a program picks at run time (coconut_train --config, or the name a saved
+// model records). GPT2Small, whose vocabulary is GPT-2's BPE, is not among them.
+inline constexpr std::array<std::string_view, 7> word_config_names = {
+    "tiny", "mini", "mini-rotary", "mini-rotary-h8", "mini-mixed", "wide", "small"};
+
+// Calls f.template operator()<Config>() for the word-model config called `name`
+// and returns what it returns; an unknown name is an std::invalid_argument that
+// lists the known ones.
+//     with_word_config(name, [&]<class Config>() { TrainedModel<Config> m(path); ... });
+template <class F>
+decltype(auto) with_word_config(std::string_view name, F&& f);
+
 template <class Config>
 constexpr bool check_config() {
   static_assert(Config::n_layer >= 1, "model config: n_layer must be at least 1");
@@ -154,6 +170,20 @@ constexpr bool check_config() {
   static_assert(previous_tokens<Config>() >= 0 && previous_tokens<Config>() < Config::block_size,
                 "model config: previous_tokens must be in [0, block_size)");
   return true;
+}
+
+template <class F>
+decltype(auto) with_word_config(std::string_view name, F&& f) {
+  if (name == Tiny::name) return f.template operator()<Tiny>();
+  if (name == Mini::name) return f.template operator()<Mini>();
+  if (name == MiniRotary::name) return f.template operator()<MiniRotary>();
+  if (name == MiniRotaryH8::name) return f.template operator()<MiniRotaryH8>();
+  if (name == MiniMixed::name) return f.template operator()<MiniMixed>();
+  if (name == Wide::name) return f.template operator()<Wide>();
+  if (name == Small::name) return f.template operator()<Small>();
+  std::string known;
+  for (auto n : word_config_names) known += (known.empty() ? "" : ", ") + std::string(n);
+  throw std::invalid_argument("unknown model config '" + std::string(name) + "' (word-model configs: " + known + ")");
 }
 
 }  // namespace coconut
