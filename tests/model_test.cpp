@@ -235,12 +235,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(several_ranges_equal_one, Config, ArchitectureConf
   test::randomize(model, 7);
   const Batch batch = test::random_batch(3, 11, Tiny::vocab_size - 1, 8);
 
-  model.set_batch(batch);
-  model.forward(0, batch.T);
-  const double whole = model.loss();
-  model.zero_grad();
-  model.start_backward();
-  model.backward(0, batch.T);
+  const double whole = test::loss_and_gradients(model, batch);
   const std::vector<double> grads(model.grads().span().begin(), model.grads().span().end());
 
   const std::vector<std::pair<Index, Index>> ranges = {{0, 4}, {4, 5}, {5, 6}, {6, 11}};
@@ -265,12 +260,7 @@ BOOST_AUTO_TEST_CASE(only_distances_matter) {
   const auto loss_and_grads = [](auto& model, int shift) {
     Batch batch = test::random_batch(2, 9, Tiny::vocab_size - 1, 31);
     for (auto& p : batch.positions) p += shift;
-    model.set_batch(batch);
-    model.forward(0, batch.T);
-    const double loss = model.loss();
-    model.zero_grad();
-    model.start_backward();
-    model.backward(0, batch.T);
+    const double loss = test::loss_and_gradients(model, batch);
     return std::pair{loss, std::vector<double>(model.grads().span().begin(), model.grads().span().end())};
   };
   GPT<TinyRotary, double> rotary;
@@ -351,7 +341,7 @@ BOOST_AUTO_TEST_CASE(attention_probabilities) {
 
 BOOST_AUTO_TEST_SUITE_END()
 
-BOOST_AUTO_TEST_SUITE(previous_tokens)
+BOOST_AUTO_TEST_SUITE(previous_token_mixing)
 
 // Mixing starts at zero weights, where the model is the one without mixing: the
 // same loss and, for every shared parameter, the same gradient; the mixing
@@ -366,16 +356,7 @@ BOOST_AUTO_TEST_CASE(starts_as_the_model_without_mixing) {
     std::ranges::copy(plain.params().span(e.name), mixed.params().span(e.name).begin());
   Batch batch = test::random_batch(2, 9, Tiny::vocab_size - 1, 33);
   batch.mask[batch.at(1, 0)] = 0;  // left padding: never mixed into row 1's first token
-  const auto run = [&](auto& model) {
-    model.set_batch(batch);
-    model.forward(0, batch.T);
-    const double loss = model.loss();
-    model.zero_grad();
-    model.start_backward();
-    model.backward(0, batch.T);
-    return loss;
-  };
-  BOOST_TEST(run(mixed) == run(plain));
+  BOOST_TEST(test::loss_and_gradients(mixed, batch) == test::loss_and_gradients(plain, batch));
   for (const auto& e : plain.params().layout().entries())
     BOOST_TEST(std::ranges::equal(mixed.grads().span(e.name), plain.grads().span(e.name)), e.name);
   BOOST_TEST(std::ranges::any_of(mixed.grads().span("previous_tokens"), [](double g) { return std::abs(g) > 1e-6; }));

@@ -64,4 +64,17 @@ void check_parameter_gradients(Model& model, const std::function<double()>& loss
   }
 }
 
+// One forward and backward over all of `batch` in one range: the mean loss, with
+// the model's gradients (zeroed first) left in model.grads().
+template <class Model>
+double loss_and_gradients(Model& model, const Batch& batch) {
+  model.set_batch(batch);
+  model.forward(0, batch.T);
+  const double loss = model.loss();
+  model.zero_grad();
+  model.start_backward();
+  model.backward(0, batch.T);
+  return loss;
+}
+
 }  // namespace coconut::test
