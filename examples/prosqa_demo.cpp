@@ -87,7 +87,8 @@ std::string printable(const std::string& text) {
 }
 
 // Part 1: a question, the top tokens of each continuous thought, and the answer.
-void show_thoughts(TrainedModel<Mini>& coconut, const Sample& sample) {
+template <class Config>
+void show_thoughts(TrainedModel<Config>& coconut, const Sample& sample) {
   std::printf("\n== 1. A question of the official test, answered by the shipped Coconut model\n\n");
   print_wrapped(sample.question);
   const Method method = coconut.method();
@@ -156,15 +157,18 @@ int main(int argc, char** argv) {
   const Options o = parse(argc, argv);
   if (o.threads > 0) omp_set_num_threads(o.threads);
   try {
-    TrainedModel<Mini> coconut(o.models + "/prosqa-coconut.ckpt");
-    TrainedModel<Mini> no_cot(o.models + "/prosqa-no-cot.ckpt");
+    // Each model in the type of its own config (model/config.hpp).
+    const std::string coconut_path = o.models + "/prosqa-coconut.ckpt", no_cot_path = o.models + "/prosqa-no-cot.ckpt";
     const std::vector<Sample> test = load_json(o.test);
     if (o.question >= test.size())
       throw std::runtime_error("--question " + std::to_string(o.question) + ": " + o.test + " has " +
                                std::to_string(test.size()) + " questions");
 
     if (!o.scores_only) {
-      show_thoughts(coconut, test[o.question]);
+      with_word_config(saved_model_config(coconut_path), [&]<class Config>() {
+        TrainedModel<Config> coconut(coconut_path);
+        show_thoughts(coconut, test[o.question]);
+      });
       if (o.live_seconds > 0) train_live(o.live_seconds);
       std::printf("\n== 3. The shipped models on the %zu official test questions\n", test.size());
     }
@@ -172,12 +176,14 @@ int main(int argc, char** argv) {
     std::printf("%-8s %9s %14s %11s %11s\n", "method", "accuracy", "chose target", "gen tokens", "s/question");
     double accuracy[2];
     int row = 0;
-    for (auto* m : {&coconut, &no_cot}) {
-      const ModelScore s = m->score(test, -1, o.test);
-      std::printf("%-8s %8.2f%% %13.2f%% %11.1f %11.4f\n", m->settings().method.c_str(), 100 * s.accuracy,
-                  100 * s.choice, s.mean_generated_tokens, s.seconds_per_example);
-      accuracy[row++] = s.accuracy;
-    }
+    for (const std::string& path : {coconut_path, no_cot_path})
+      with_word_config(saved_model_config(path), [&]<class Config>() {
+        TrainedModel<Config> m(path);
+        const ModelScore s = m.score(test, -1, o.test);
+        std::printf("%-8s %8.2f%% %13.2f%% %11.1f %11.4f\n", m.settings().method.c_str(), 100 * s.accuracy,
+                    100 * s.choice, s.mean_generated_tokens, s.seconds_per_example);
+        accuracy[row++] = s.accuracy;
+      });
     if (o.scores_only) return 0;
     std::printf("(how they were trained: %s/README.md; all methods: docs/RESULTS.md)\n\n", o.models.c_str());
     std::printf("ProsQA test accuracy: coconut %.1f%%, no-cot %.1f%%\n", 100 * accuracy[0], 100 * accuracy[1]);

@@ -36,9 +36,11 @@ BOOST_AUTO_TEST_CASE(shipped_models_score_as_recorded) {
   for (const auto& entry : models) {
     const std::string file = entry.at("file");
     BOOST_TEST_CONTEXT(file) {
-      TrainedModel<Mini> model(kModels + file);
-      BOOST_TEST(model.settings().method == entry.at("method").get<std::string>());
-      const ModelScore s = model.score(valid, -1, kValid);
+      const ModelScore s = with_word_config(saved_model_config(kModels + file), [&]<class Config>() {
+        TrainedModel<Config> model(kModels + file);
+        BOOST_TEST(model.settings().method == entry.at("method").get<std::string>());
+        return model.score(valid, -1, kValid);
+      });
       BOOST_TEST_MESSAGE(file << ": " << 100 * s.accuracy << "% exact, " << 100 * s.choice << "% chose the target");
       // Equal up to one question: another thread count may sum in another order,
       // which can flip a near tie in greedy decoding.
@@ -49,9 +51,11 @@ BOOST_AUTO_TEST_CASE(shipped_models_score_as_recorded) {
   }
 }
 
-// A shipped model refuses the wrong model shape and names the file.
+// A shipped model refuses the wrong model shape and names the file; it records
+// the shape it was written for.
 BOOST_AUTO_TEST_CASE(wrong_shape_is_named) {
   const std::string file = shipped().at(0).at("file");
+  BOOST_TEST(saved_model_config(kModels + file) == "mini");
   BOOST_CHECK_EXCEPTION(TrainedModel<Small>(kModels + file), std::runtime_error, [&](const std::runtime_error& e) {
     const std::string m = e.what();
     return m.find(file) != std::string::npos && m.find("'mini'") != std::string::npos;

@@ -10,6 +10,14 @@
 // The score is the trainer's own evaluation (Trainer::evaluate: batched greedy
 // generation through the method's thought policy, exact match on the tokens after
 // the last '#'), plus, for ProsQA, whether the answer named the right option.
+//
+// A program that does not know a saved model's shape asks for it and lets
+// with_word_config (model/config.hpp) pick the type:
+//
+//     with_word_config(saved_model_config(path), [&]<class Config>() {
+//       TrainedModel<Config> model(path);
+//       ...
+//     });
 #pragma once
 
 #include <string>
@@ -20,6 +28,9 @@
 #include "coconut/train/trainer.hpp"
 
 namespace coconut {
+
+// The name of the model config a checkpoint was written for.
+inline std::string saved_model_config(const std::string& path) { return load_checkpoint(path).shape.config_name; }
 
 struct ModelScore : EvalResult {
   double choice = -1;  // ProsQA: share of answers naming the target, not the distractor (-1: no graphs)
