@@ -131,9 +131,9 @@ std::vector<int> generate_uncached(Model& model, std::vector<int> seq, Index max
   return out;
 }
 
-template <class Policy>
+template <class Policy, class Config>
 void check_batched_equals_unbatched(int latents) {
-  GPT<Tiny, double> model;
+  GPT<Config, double> model;
   test::randomize(model, 19);
   std::vector<std::vector<int>> prompts;
   Rng rng(20);
@@ -157,11 +157,15 @@ void check_batched_equals_unbatched(int latents) {
 }
 
 // Batched generation with a KV cache produces exactly the tokens of unbatched,
-// uncached generation: with continuous thoughts, and with plain tokens.
-BOOST_AUTO_TEST_CASE(batched_cached_equals_unbatched_uncached_coconut) {
-  check_batched_equals_unbatched<ContinuousThought<1>>(3);
+// uncached generation: with continuous thoughts, and with plain tokens; for each
+// architecture (left padding must not leak into a row's first positions through
+// previous-token mixing, nor a cached position's rotation differ from a recomputed one).
+BOOST_AUTO_TEST_CASE_TEMPLATE(batched_cached_equals_unbatched_uncached_coconut, Config, ArchitectureConfigs) {
+  check_batched_equals_unbatched<ContinuousThought<1>, Config>(3);
 }
-BOOST_AUTO_TEST_CASE(batched_cached_equals_unbatched_uncached_plain) { check_batched_equals_unbatched<NoThought>(0); }
+BOOST_AUTO_TEST_CASE_TEMPLATE(batched_cached_equals_unbatched_uncached_plain, Config, ArchitectureConfigs) {
+  check_batched_equals_unbatched<NoThought, Config>(0);
+}
 
 // A decoded thought is a distribution: top-k probabilities, descending, from the
 // LM head applied to the hidden state fed into the latent.
