@@ -230,13 +230,13 @@ class GPT {
     }
     if constexpr (K > 0) {  // + w_k * x[t-k], for the real positions t-k of the same row
       const T* w = params_.ptr("previous_tokens");
+      const auto fma = [](auto acc, auto a, auto b) { return acc + a * b; };
       for (Index t = s; t < e; ++t)
         for (Index b = 0; b < B_; ++b)
           for (Index k = 1; k <= K && k <= t; ++k)
             if (real(b, t - k)) {
               T* out = row(encoded_, b, t);
-              const T* x = row(embed_, b, t - k);
-              for (Index c = 0; c < C; ++c) out[c] += w[(k - 1) * C + c] * x[c];
+              simd::transform(out, C, fma, out, w + (k - 1) * C, row(embed_, b, t - k));
             }
     }
     const nn::BlockShape d{B_, capacity_, C, NH};  // attention buffers are laid out for the capacity
@@ -337,6 +337,7 @@ class GPT {
       // this range were just computed, later ranges' ran before.
       const T* w = params_.ptr("previous_tokens");
       T* dw = grads_.ptr("previous_tokens");
+      const auto fma = [](auto acc, auto a, auto b) { return acc + a * b; };
       for (Index t = s; t < e; ++t)
         for (Index b = 0; b < B_; ++b) {
           if (!real(b, t)) continue;
@@ -344,10 +345,8 @@ class GPT {
           const T* x = row(embed_, b, t);
           for (Index k = 1; k <= K && t + k < T_; ++k) {
             const T* g = row(dres_, b, t + k);
-            for (Index c = 0; c < C; ++c) {
-              dx[c] += w[(k - 1) * C + c] * g[c];
-              dw[(k - 1) * C + c] += x[c] * g[c];
-            }
+            simd::transform(dx, C, fma, dx, w + (k - 1) * C, g);               // d x[t]
+            simd::transform(dw + (k - 1) * C, C, fma, dw + (k - 1) * C, x, g);  // d w_k
           }
         }
     }
