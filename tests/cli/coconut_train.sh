@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # coconut_train's flags beyond plain training, as far as they need no download:
 # --export, --start-epoch, --from, --cot-epochs, --evaluate-only, --group-by-length
-# --position-init and --prosqa-nodes on a small word-level run, and the errors that name a wrong combination of flags.  Usage: coconut_train.sh COCONUT_TRAIN WORK_DIR
+# --position-init and --prosqa-nodes on a small word-level run, a mini-mixed run and its resumption, and the errors that name a wrong combination of flags.  Usage: coconut_train.sh COCONUT_TRAIN WORK_DIR
 set -uo pipefail
 train=$1 work=$2
 rm -rf "$work" && mkdir -p "$work"
@@ -42,11 +42,15 @@ grep -Eq "^method +accuracy +choice +edge steps" "$work/eval.log" || { cat "$wor
 grep -Eq "^lookup without looking up: [0-9.]+% naming a node at random, [0-9.]+% by how often" "$work/eval.log" ||
   { cat "$work/eval.log"; fail "no chance of the lookup"; }
 
-# A rotary model (--config mini-rotary) trains, checkpoints and scores.
-timeout 300 "$train" "${args[@]}" --config mini-rotary --out "$work/rotary" --epochs 1 > "$work/rotary.log" 2>&1 ||
-  { cat "$work/rotary.log"; fail "the mini-rotary run"; }
-grep -Eq "^coconut +[0-9.]+%" "$work/rotary.log" || { cat "$work/rotary.log"; fail "no score from mini-rotary"; }
-[ -s "$work/rotary/coconut.ckpt.best" ] || fail "no best model from the mini-rotary run"
+# A model with rotary positions and previous-token mixing (--config mini-mixed)
+# trains, checkpoints and scores, and a run resumed from its checkpoint goes on.
+timeout 300 "$train" "${args[@]}" --config mini-mixed --out "$work/mixed" --epochs 1 > "$work/mixed.log" 2>&1 ||
+  { cat "$work/mixed.log"; fail "the mini-mixed run"; }
+grep -Eq "^coconut +[0-9.]+%" "$work/mixed.log" || { cat "$work/mixed.log"; fail "no score from mini-mixed"; }
+[ -s "$work/mixed/coconut.ckpt.best" ] || fail "no best model from the mini-mixed run"
+timeout 300 "$train" "${args[@]}" --config mini-mixed --out "$work/mixed" --epochs 2 --resume > "$work/mixed2.log" 2>&1 ||
+  { cat "$work/mixed2.log"; fail "the resumed mini-mixed run"; }
+grep -q "epoch 1 " "$work/mixed2.log" || { cat "$work/mixed2.log"; fail "the resumed mini-mixed run trained no epoch 1"; }
 
 # Wrong combinations stop before any work, naming the flag.
 expect_error() {  # expect_error MESSAGE ARGS...
@@ -62,7 +66,7 @@ expect_error "--position-init must be normal or sinusoidal, not helix" --positio
 expect_error "--position-init initialises a model trained from scratch" --position-init sinusoidal \
   --from "$work/run/coconut.ckpt.best"
 expect_error "'mini-rotary' has rotary positions" --config mini-rotary --position-init sinusoidal
-expect_error "written for model 'mini' (n_layer=2" "${args[@]}" --config mini-rotary --out "$work/bad" --from "$work/run/coconut.ckpt.best"
+expect_error "written for model 'mini' (n_layer=2" "${args[@]}" --config mini-mixed --out "$work/bad" --from "$work/run/coconut.ckpt.best"
 expect_error "--export writes Hugging Face GPT-2, and 'mini-mixed' is not" --config mini-mixed --export "$work/bad"
 expect_error "--prosqa-nodes must be in [6, 40]" --prosqa-nodes 5
 expect_error "not 4000000000" --prosqa-nodes 4000000000  # named as given, not wrapped
