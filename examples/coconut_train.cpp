@@ -56,11 +56,7 @@ namespace fs = std::filesystem;
 bool known_config(const std::string& config) {
   return config == "gpt2" || std::ranges::find(word_config_names, config) != word_config_names.end();
 }
-std::string config_list() {
-  std::string list;
-  for (auto name : word_config_names) list += std::string(name) + ", ";
-  return list + "gpt2";
-}
+std::string config_list() { return word_config_list() + ", gpt2"; }
 // GPT-2's architecture: a learned position table and no mixing of inputs (what
 // --position-init and --export need). `config` is known.
 bool is_gpt2_architecture(const std::string& config) {
@@ -399,8 +395,8 @@ void load_pretrained(GPT<Config>& model, const std::string& path, const RunToken
 
 struct Score {
   std::string method;
-  double accuracy = 0, choice = -1, edge_steps = -1, lookup = -1, tokens = 0, seconds_per_example = 0, train_seconds = 0;
-  double lookup_chance = -1, lookup_frequency_chance = -1;  // the measure's two guesses (edge_lookup.hpp)
+  double accuracy = 0, choice = -1, edge_steps = -1, tokens = 0, seconds_per_example = 0, train_seconds = 0;
+  std::optional<EdgeLookup> lookup = std::nullopt;  // ProsQA with the word tokenizer, methods that write steps
   long steps = 0;
 };
 
@@ -524,12 +520,7 @@ Score run_method(const Options& o, Collective* group, const std::string& name, c
     if (o.task == "prosqa") {
       score.choice = prosqa_choice_accuracy(data.test, r.generated, tok, special);
       score.edge_steps = prosqa_edge_steps(data.test, r.generated, tok, special).value_or(-1);
-      if (measures_lookup) {
-        const EdgeLookup lookup = edge_lookup(model, data.test, tok.words(), cfg.method);
-        score.lookup = lookup.children;
-        score.lookup_chance = lookup.chance;
-        score.lookup_frequency_chance = lookup.frequency_chance;
-      }
+      if (measures_lookup) score.lookup = edge_lookup(model, data.test, tok.words(), cfg.method);
     }
   });
   return score;
@@ -574,18 +565,16 @@ int run(const Options& o, Collective* group) {
   const auto share = [](double x) { return x < 0 ? std::string("-") : Progress::fixed(100 * x, 1) + "%"; };
   for (const auto& s : scores) {
     std::printf("%-18s %8.1f%% %9s %11s %8s %11.1f %12.4f %8ld %10s\n", s.method.c_str(), 100 * s.accuracy,
-                share(s.choice).c_str(), share(s.edge_steps).c_str(), share(s.lookup).c_str(), s.tokens,
+                share(s.choice).c_str(), share(s.edge_steps).c_str(),
+                share(s.lookup ? s.lookup->children : -1).c_str(), s.tokens,
                 s.seconds_per_example, s.steps,
                 Progress::format_time(s.train_seconds).c_str());
   }
   // The lookup's guesses depend on the test data alone: the same for every method.
-  for (const auto& s : scores)
-    if (s.lookup_chance >= 0) {
-      std::printf("lookup without looking up: %s naming a node at random, %s by how often names occur "
-                  "in the question\n",
-                  share(s.lookup_chance).c_str(), share(s.lookup_frequency_chance).c_str());
-      break;
-    }
+  const auto measured = std::ranges::find_if(scores, [](const Score& s) { return s.lookup.has_value(); });
+  if (measured != scores.end())
+    std::printf("lookup without looking up: %s naming a node at random, %s by how often names occur in the question\n",
+                share(measured->lookup->chance).c_str(), share(measured->lookup->frequency_chance).c_str());
   return 0;
 }
 

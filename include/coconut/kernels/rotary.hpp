@@ -35,7 +35,7 @@ class RotaryTable {
  public:
   // Angles for positions [0, max_positions) of heads of size hs.
   RotaryTable(Index max_positions, Index hs, double base = 10000.0)
-      : positions_(max_positions), pairs_(hs / 2), cos_(max_positions * pairs_), sin_(max_positions * pairs_) {
+      : pairs_(hs / 2), cos_(max_positions * pairs_), sin_(max_positions * pairs_) {
     if (hs < 2 || hs % 2)
       throw std::invalid_argument("RotaryTable: the head size must be even, not " + std::to_string(hs));
     for (Index p = 0; p < max_positions; ++p)
@@ -47,7 +47,6 @@ class RotaryTable {
   }
 
   Index head_size() const { return 2 * pairs_; }
-  Index max_positions() const { return positions_; }
 
   // x (hs values) of position p, in place: x <- R(p) x, or x <- R(p)^T x = R(-p) x.
   void rotate(T* x, int p, bool transpose = false) const {
@@ -62,7 +61,7 @@ class RotaryTable {
   }
 
  private:
-  Index positions_, pairs_;
+  Index pairs_;
   std::vector<T> cos_, sin_;  // (max_positions, hs/2)
 };
 

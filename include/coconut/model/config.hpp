@@ -143,19 +143,6 @@ struct GPT2Small {
   static constexpr int block_size = 1024;
 };
 
-// The configs of models with a word-level vocabulary (128 ids at most), by name: the
-// shapes a program picks at run time (coconut_train --config, or the name a saved
-// model records). GPT2Small, whose vocabulary is GPT-2's BPE, is not among them.
-inline constexpr std::array<std::string_view, 7> word_config_names = {
-    "tiny", "mini", "mini-rotary", "mini-rotary-h8", "mini-mixed", "wide", "small"};
-
-// Calls f.template operator()<Config>() for the word-model config called `name`
-// and returns what it returns; an unknown name is an std::invalid_argument that
-// lists the known ones.
-//     with_word_config(name, [&]<class Config>() { TrainedModel<Config> m(path); ... });
-template <class F>
-decltype(auto) with_word_config(std::string_view name, F&& f);
-
 template <class Config>
 constexpr bool check_config() {
   static_assert(Config::n_layer >= 1, "model config: n_layer must be at least 1");
@@ -172,18 +159,50 @@ constexpr bool check_config() {
   return true;
 }
 
+// ---- configs by name --------------------------------------------------------------
+
+// The configs of models with a word-level vocabulary (128 ids at most): the shapes a
+// program picks by name at run time (coconut_train --config, or the name a saved
+// model records). GPT2Small, whose vocabulary is GPT-2's BPE, is not among them.
+template <class... Configs>
+struct ConfigList {};
+using WordConfigs = ConfigList<Tiny, Mini, MiniRotary, MiniRotaryH8, MiniMixed, Wide, Small>;
+
+namespace detail {
+template <class... Configs>
+constexpr std::array<std::string_view, sizeof...(Configs)> names_of(ConfigList<Configs...>) {
+  return {Configs::name...};
+}
+}  // namespace detail
+
+inline constexpr auto word_config_names = detail::names_of(WordConfigs{});
+
+// "tiny, mini, ...": the names, for messages.
+inline std::string word_config_list() {
+  std::string list;
+  for (auto name : word_config_names) list += (list.empty() ? "" : ", ") + std::string(name);
+  return list;
+}
+
+namespace detail {
+template <class F, class First, class... Rest>
+decltype(auto) with_config_in(std::string_view name, F& f, ConfigList<First, Rest...>) {
+  if (name == First::name) return f.template operator()<First>();
+  if constexpr (sizeof...(Rest) > 0)
+    return with_config_in(name, f, ConfigList<Rest...>{});
+  else
+    throw std::invalid_argument("unknown model config '" + std::string(name) + "' (word-model configs: " +
+                                word_config_list() + ")");
+}
+}  // namespace detail
+
+// Calls f.template operator()<Config>() for the word-model config called `name`
+// and returns what it returns; an unknown name is an std::invalid_argument that
+// lists the known ones.
+//     with_word_config(name, [&]<class Config>() { TrainedModel<Config> m(path); ... });
 template <class F>
 decltype(auto) with_word_config(std::string_view name, F&& f) {
-  if (name == Tiny::name) return f.template operator()<Tiny>();
-  if (name == Mini::name) return f.template operator()<Mini>();
-  if (name == MiniRotary::name) return f.template operator()<MiniRotary>();
-  if (name == MiniRotaryH8::name) return f.template operator()<MiniRotaryH8>();
-  if (name == MiniMixed::name) return f.template operator()<MiniMixed>();
-  if (name == Wide::name) return f.template operator()<Wide>();
-  if (name == Small::name) return f.template operator()<Small>();
-  std::string known;
-  for (auto n : word_config_names) known += (known.empty() ? "" : ", ") + std::string(n);
-  throw std::invalid_argument("unknown model config '" + std::string(name) + "' (word-model configs: " + known + ")");
+  return detail::with_config_in(name, f, WordConfigs{});
 }
 
 }  // namespace coconut

@@ -10,11 +10,13 @@
 //
 // Contract: forward(s, e) needs the activations of positions [0, s) from earlier
 // calls (the KV cache is the k and v of those positions) and writes the activations
-// of [s, e). A model with rotary positions (kernels/rotary.hpp) passes its table and
-// the position ids (T, B); q and k are rotated after the heads are split, so the KV
-// cache holds rotated keys. Without a table (GPT-2) positions are in the input. backward(s, e) runs after the backward of every later range; it
+// of [s, e). backward(s, e) runs after the backward of every later range; it
 // accumulates (+=) into the parameter gradients, into dk and dv of positions [0, e)
 // (the cached positions' share), and into the residual-stream gradient of [s, e).
+//
+// A model with rotary positions (kernels/rotary.hpp) passes its table and the
+// position ids (T, B); q and k are rotated after the heads are split, so the KV
+// cache holds rotated keys. Without a table (GPT-2) positions are in the input.
 #pragma once
 
 #include <cstdint>

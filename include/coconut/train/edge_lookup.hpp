@@ -109,13 +109,15 @@ EdgeLookup edge_lookup(Model& model, const std::vector<Sample>& samples, const W
       std::vector<int> group(p.size(), 3);  // 0 child, 1 parent, 2 other node, 3 no node
       for (std::size_t t = 0; t < p.size(); ++t)
         if (node_of[t] >= 0) group[t] = 2;
+      double children = 0, children_occurrences = 0;
       for (const auto& [parent, child] : s.edges) {  // a DAG: no node is both
         if (child == x) group[std::size_t(token_of[std::size_t(parent)])] = 1;
-        if (parent == x) group[std::size_t(token_of[std::size_t(child)])] = 0;
+        if (parent == x) {
+          group[std::size_t(token_of[std::size_t(child)])] = 0;
+          children += 1;
+          children_occurrences += occurrences[std::size_t(child)];
+        }
       }
-      double children = 0, children_occurrences = 0;
-      for (const auto& [parent, child] : s.edges)
-        if (parent == x) children += 1, children_occurrences += occurrences[std::size_t(child)];
       out.chance += children / double(s.idx_to_symbol.size() - 1);
       out.frequency_chance += children_occurrences / (all_occurrences - occurrences[std::size_t(x)]);
 
