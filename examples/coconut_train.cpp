@@ -120,13 +120,13 @@ const char* kUsage = R"(usage: coconut_train [flags]
   --export DIR                    write the best model to DIR as Hugging Face GPT-2
                                   (model.safetensors + config.json; DIR/<method>/ when
                                   several methods run)
-  --config tiny|mini|mini-rotary|mini-rotary-h8|mini-mixed|wide|small|gpt2
+  --config tiny|mini|mini-rotary|mini-rotary-h8|mini-mixed|wide|wide-mixed|small|gpt2
                                   model shape (default small; gpt2, i.e. GPT-2 124M
                                   with the latent tokens, with --tokenizer gpt2;
                                   mini-rotary: mini with rotary positions, no table;
                                   mini-rotary-h8: the same with 8 heads of 16;
                                   mini-mixed: mini-rotary whose inputs mix in the
-                                  3 tokens before them)
+                                  3 tokens before them; wide-mixed: the same on wide)
   --c N                           continuous thoughts per step (default 1)
   --max-stage M                   last curriculum stage (default 6)
   --epochs-per-stage N --epochs N (default 5 and 50)

@@ -132,6 +132,15 @@ struct Wide {
   static constexpr int block_size = 512;
 };
 
+// Wide with MiniMixed's rotary positions and previous-token mixing: MiniMixed at
+// twice the width and heads, for the question whether Mini's 128 components are
+// too few to hold a search's frontier (several nodes at once) on large graphs.
+struct WideMixed : Wide {
+  static constexpr std::string_view name = "wide-mixed";
+  static constexpr PositionEncoding positions = PositionEncoding::rotary;
+  static constexpr int previous_tokens = 3;
+};
+
 // GPT-2 124M (Radford et al. 2019); the vocabulary padded to a multiple of 128.
 struct GPT2Small {
   static constexpr std::string_view name = "gpt2";
@@ -166,7 +175,7 @@ constexpr bool check_config() {
 // model records). GPT2Small, whose vocabulary is GPT-2's BPE, is not among them.
 template <class... Configs>
 struct ConfigList {};
-using WordConfigs = ConfigList<Tiny, Mini, MiniRotary, MiniRotaryH8, MiniMixed, Wide, Small>;
+using WordConfigs = ConfigList<Tiny, Mini, MiniRotary, MiniRotaryH8, MiniMixed, Wide, WideMixed, Small>;
 
 namespace detail {
 template <class... Configs>

@@ -190,7 +190,9 @@ class Trainer {
     if (train.empty()) throw std::invalid_argument("Trainer::fit: no training samples");
     Policy policy;
     const long per_epoch = steps_per_epoch(train.size());
-    const long total = per_epoch * cfg_.epochs;
+    // The global step this call ends at. Not per_epoch * epochs: a run begun at a
+    // later epoch (Coconut from a CoT model) counts its global steps from 0 there.
+    const long total = global_step_ + (cfg_.epochs - epoch_) * per_epoch - step_in_epoch_;
     progress_.start(global_step_);
     const auto started = std::chrono::steady_clock::now();
     auto last_save = started;
