@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Runs several runs one after the other in the background, each from the best model
+# of the one before when its command.sh says so (e.g. a model grown one graph size at
+# a time): start.sh's way of running (a copy of the binary taken now, one log per
+# run in build-runs/), but in sequence. A run that has finished resumes at its end,
+# prints its test score again and hands over, so the chain can be restarted after
+# any interruption with the same command.
+#   make build && bash runs/chain.sh runs/prosqa-coconut-grow16 runs/prosqa-coconut-grow20
+# Stop with `bash runs/stop.sh <the running one>` and kill this chain's shell (its pid
+# is printed), or let the chain run out.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ -x build/examples/coconut_train ] || { echo "build/examples/coconut_train is missing: run make build" >&2; exit 1; }
+for dir in "$@"; do
+  [ -x "${dir%/}/command.sh" ] || { echo "${dir%/}/command.sh is missing" >&2; exit 1; }
+done
+mkdir -p build-runs
+binary=build-runs/coconut_train-$(date +%Y%m%d-%H%M%S)
+cp build/examples/coconut_train "$binary"
+nohup bash -c '
+  for dir in "$@"; do
+    dir=${dir%/}
+    COCONUT_TRAIN="$PWD/'"$binary"'" bash "$dir/command.sh" >> "build-runs/$(basename "$dir").log" 2>&1 || exit 1
+  done' chain "$@" > /dev/null 2>&1 &
+echo "chain of $#: started (pid $!), logs build-runs/<run>.log"
