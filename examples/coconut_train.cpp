@@ -147,7 +147,7 @@ const char* kUsage = R"(usage: coconut_train [flags]
   --out DIR                       where checkpoints and logs go (default runs)
   --resume                        continue each method from DIR/<method>.ckpt
   --evaluate-only                 no training: score the --from (or --init) model on the
-                                  test set at the last epoch's stage
+                                  validation and test sets at the last epoch's stage
   --args-file F                   read more flags from F (whitespace separated)
   --fail-at-step N --fail-rank R  testing: rank R fails after step N
 )";
@@ -473,6 +473,16 @@ Score run_method(const Options& o, Collective* group, const std::string& name, c
       if (!trainer.is_root()) return;
       trainer.progress().message("== " + name + ": scoring " + (o.from.empty() ? o.init : o.from) +
                                  " without training (--evaluate-only)");
+      // The validation set too, which (generated ProsQA) can differ from the
+      // training data's in size: --prosqa-nodes N measures a model on N-node graphs.
+      if (!valid.empty()) {
+        const EvalResult v = trainer.evaluate(valid, trainer.stage(cfg.epochs - 1));
+        std::string line = "validation (" + std::to_string(valid.size()) + " samples, " + data.train_name +
+                           "): accuracy " + Progress::fixed(100 * v.accuracy, 1) + "%";
+        if (o.task == "prosqa")
+          line += ", choice " + Progress::fixed(100 * prosqa_choice_accuracy(data.valid, v.generated, tok, special), 1) + "%";
+        trainer.progress().message(line);
+      }
     } else {
       if (o.resume && fs::exists(cfg.checkpoint)) {
         same_tokenizer(trainer.resume(cfg.checkpoint), cfg.checkpoint);

@@ -38,6 +38,8 @@ timeout 300 "$train" "${args[@]}" --out "$work/eval" --from "$work/from/coconut.
 grep -q "without training (--evaluate-only)" "$work/eval.log" || { cat "$work/eval.log"; fail "no --evaluate-only"; }
 grep -Eq "^coconut +[0-9.]+%" "$work/eval.log" || { cat "$work/eval.log"; fail "no score from --evaluate-only"; }
 grep -q "stage 0  step" "$work/eval.log" && fail "--evaluate-only trained"
+grep -Eq "^validation \([0-9]+ samples, generated, graphs of [0-9]+ nodes\): accuracy [0-9.]+%, choice [0-9.]+%" \
+  "$work/eval.log" || { cat "$work/eval.log"; fail "no validation score from --evaluate-only"; }
 grep -Eq "^method +accuracy +choice +edge steps" "$work/eval.log" || { cat "$work/eval.log"; fail "no edge steps column"; }
 grep -Eq "^lookup without looking up: [0-9.]+% naming a node at random, [0-9.]+% by how often" "$work/eval.log" ||
   { cat "$work/eval.log"; fail "no chance of the lookup"; }
