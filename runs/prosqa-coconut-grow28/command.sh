@@ -3,7 +3,8 @@
 # batches grouped by length, as runs/prosqa-coconut-final from epoch 11) on
 # generated 28-node graphs, the full size (validation on them too), until epoch 49
 # as runs/prosqa-coconut-final; starting from the best model of
-# runs/prosqa-coconut-grow24, copied to start.ckpt when this run is first started. Resumable: run from anywhere after `make build`.
+# runs/prosqa-coconut-grow24, copied to start.ckpt when this run is first started.
+# Resumable: run from anywhere after `make build`.
 cd "$(dirname "$0")/../.." && bash runs/restore.sh runs/prosqa-coconut-grow28 &&
 { [ -e runs/prosqa-coconut-grow28/start.ckpt ] || cp runs/prosqa-coconut-grow24/coconut.ckpt.best runs/prosqa-coconut-grow28/start.ckpt; } &&
 exec "${COCONUT_TRAIN:-build/examples/coconut_train}" --task prosqa --prosqa-nodes 28 --config mini-mixed --methods coconut \
