@@ -4,7 +4,8 @@
 # a time): start.sh's way of running (a copy of the binary taken now, one log per
 # run in build-runs/), but in sequence. A run that has finished resumes at its end,
 # prints its test score again and hands over, so the chain can be restarted after
-# any interruption with the same command.
+# any interruption with the same command. Each finished run's log is gzipped
+# (runs/save.sh) for committing.
 #   make build && bash runs/chain.sh runs/prosqa-coconut-grow16 runs/prosqa-coconut-grow20
 # Stop with `bash runs/stop.sh <the running one>` and kill this chain's shell (its pid
 # is printed), or let the chain run out.
@@ -21,5 +22,6 @@ nohup bash -c '
   for dir in "$@"; do
     dir=${dir%/}
     COCONUT_TRAIN="$PWD/'"$binary"'" bash "$dir/command.sh" >> "build-runs/$(basename "$dir").log" 2>&1 || exit 1
+    bash runs/save.sh "$dir"  # its log, gzipped to commit
   done' chain "$@" > /dev/null 2>&1 &
 echo "chain of $#: started (pid $!), logs build-runs/<run>.log"
