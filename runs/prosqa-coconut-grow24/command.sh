@@ -1,12 +1,5 @@
 #!/usr/bin/env bash
-# Coconut grown one graph size at a time (mini-mixed): at stage 6 (stage mixing 0.3,
-# batches grouped by length, as runs/prosqa-coconut-final from epoch 11) for 3
-# epochs on generated 24-node graphs (validation on 24-node graphs too), starting
-# from the best model of runs/prosqa-coconut-grow20, copied to start.ckpt
-# when this run is first started. Resumable: run from anywhere after `make build`.
-cd "$(dirname "$0")/../.." && bash runs/restore.sh runs/prosqa-coconut-grow24 &&
-{ [ -e runs/prosqa-coconut-grow24/start.ckpt ] || cp runs/prosqa-coconut-grow20/coconut.ckpt.best runs/prosqa-coconut-grow24/start.ckpt; } &&
-exec "${COCONUT_TRAIN:-build/examples/coconut_train}" --task prosqa --prosqa-nodes 24 --config mini-mixed --methods coconut \
-  --from runs/prosqa-coconut-grow24/start.ckpt --cot-epochs 1 --start-epoch 11 --epochs-per-stage 2 --max-stage 6 \
-  --epochs 14 --lr 1e-3 --warmup 200 --grad-clip 1 --uniform-prob 0.3 --group-by-length --batch 32 --seed 0 \
-  --out runs/prosqa-coconut-grow24 --checkpoint-minutes 5 --threads 1 --resume "$@"
+# Coconut grown one graph size at a time: 24-node graphs, epochs 11-13 at stage 6, from
+# the best model of runs/prosqa-coconut-grow20 (runs/grow.sh).
+# Resumable: run from anywhere after `make build`.
+exec bash "$(dirname "$0")/../grow.sh" coconut 24 runs/prosqa-coconut-grow20 14 "$@"

@@ -1,11 +1,5 @@
 #!/usr/bin/env bash
-# CoT grown one graph size at a time (mini-mixed), the CoT baseline of
-# runs/prosqa-coconut-grow16..28: 3 epochs of CoT on generated 20-node graphs
-# (validation on 20-node graphs too), starting from the best model of
-# runs/prosqa-cot-grow16, copied to start.ckpt when this run is first started.
+# CoT grown one graph size at a time: 3 epochs on 20-node graphs from the best model
+# of runs/prosqa-cot-grow16 (runs/grow.sh).
 # Resumable: run from anywhere after `make build`.
-cd "$(dirname "$0")/../.." && bash runs/restore.sh runs/prosqa-cot-grow20 &&
-{ [ -e runs/prosqa-cot-grow20/start.ckpt ] || cp runs/prosqa-cot-grow16/cot.ckpt.best runs/prosqa-cot-grow20/start.ckpt; } &&
-exec "${COCONUT_TRAIN:-build/examples/coconut_train}" --task prosqa --prosqa-nodes 20 --config mini-mixed --methods cot \
-  --from runs/prosqa-cot-grow20/start.ckpt --epochs 3 --lr 1e-3 --warmup 200 --grad-clip 1 --batch 32 --seed 0 \
-  --out runs/prosqa-cot-grow20 --checkpoint-minutes 5 --threads 1 --resume "$@"
+exec bash "$(dirname "$0")/../grow.sh" cot 20 runs/prosqa-cot-grow16 3 "$@"

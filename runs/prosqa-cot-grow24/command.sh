@@ -1,11 +1,5 @@
 #!/usr/bin/env bash
-# CoT grown one graph size at a time (mini-mixed), the CoT baseline of
-# runs/prosqa-coconut-grow16..28: 3 epochs of CoT on generated 24-node graphs
-# (validation on 24-node graphs too), starting from the best model of
-# runs/prosqa-cot-grow20, copied to start.ckpt when this run is first started.
+# CoT grown one graph size at a time: 3 epochs on 24-node graphs from the best model
+# of runs/prosqa-cot-grow20 (runs/grow.sh).
 # Resumable: run from anywhere after `make build`.
-cd "$(dirname "$0")/../.." && bash runs/restore.sh runs/prosqa-cot-grow24 &&
-{ [ -e runs/prosqa-cot-grow24/start.ckpt ] || cp runs/prosqa-cot-grow20/cot.ckpt.best runs/prosqa-cot-grow24/start.ckpt; } &&
-exec "${COCONUT_TRAIN:-build/examples/coconut_train}" --task prosqa --prosqa-nodes 24 --config mini-mixed --methods cot \
-  --from runs/prosqa-cot-grow24/start.ckpt --epochs 3 --lr 1e-3 --warmup 200 --grad-clip 1 --batch 32 --seed 0 \
-  --out runs/prosqa-cot-grow24 --checkpoint-minutes 5 --threads 1 --resume "$@"
+exec bash "$(dirname "$0")/../grow.sh" cot 24 runs/prosqa-cot-grow20 3 "$@"
