@@ -10,8 +10,9 @@
 //    the tokens of the graph's nodes is summed by group, for the thought of step i:
 //      frontier          the nodes a breadth-first search from the root first
 //                        reaches at depth i (depth 1: the root's children)
-//      other reachable   the other nodes the root reaches (any other depth, the
-//                        root itself included)
+//      frontier before   those it first reaches at depth i - 1 (for i = 1, the
+//                        root): a search that runs one thought behind holds these
+//      other reachable   the other nodes the root reaches (any other depth)
 //      unreachable       the nodes the root does not reach
 //      answer's path     the node at depth i of the sample's reasoning steps
 //    If the thoughts search the graph breadth-first, as the paper finds, the
@@ -127,8 +128,8 @@ struct GroupMass {
   double mean_per_node() const { return samples ? per_node / double(samples) : kNone; }
 };
 
-enum Group { frontier, other_reachable, unreachable, on_path, groups };
-const char* kGroupNames[groups] = {"frontier", "other reachable", "unreachable", "answer's path"};
+enum Group { frontier, frontier_before, other_reachable, unreachable, on_path, groups };
+const char* kGroupNames[groups] = {"frontier", "frontier before", "other reachable", "unreachable", "answer's path"};
 
 // What one thought index holds, over all samples.
 struct ThoughtMass {
@@ -157,7 +158,10 @@ std::vector<ThoughtMass> thought_contents(TrainedModel<Config>& trained, const s
       int nodes[groups] = {};
       for (std::size_t v = 0; v < depth.size(); ++v) {
         const double p = thoughts[j][token[v]];
-        const Group g = depth[v] == i ? frontier : depth[v] >= 0 ? other_reachable : unreachable;
+        const Group g = depth[v] == i       ? frontier
+                        : depth[v] == i - 1 ? frontier_before
+                        : depth[v] >= 0     ? other_reachable
+                                            : unreachable;
         mass[g] += p, ++nodes[g], all_nodes += p;
       }
       if (i < int(path.size())) {
@@ -206,14 +210,15 @@ void write_thought_report(const std::vector<ThoughtMass>& masses, const RunSetti
   text += "Model " + o.model + " (" + how.method + ", config " + how.config + ", c = " + std::to_string(how.c) +
           ", M = " + std::to_string(how.max_stage) + "), " + std::to_string(samples) + " samples of " + o.test +
           ".\nThought j stands for step i = ceil(j / c): the frontier is the nodes first reached at depth i from "
-          "the root.\nEach mean is over the samples whose group has nodes (`samples`: those with a frontier); "
+          "the root, the frontier before those first reached at depth i - 1 (the root, for i = 1).\nEach mean is over the samples whose group has nodes (`samples`: those with a frontier); "
           "`no node` is the mass on all other tokens, over all samples.\n\n";
   text += "## Probability mass on each group of nodes\n\n";
-  text += markdown_table({"thought", "step", "samples", "frontier", "other reachable", "unreachable", "answer's path",
-                          "no node"},
+  text += markdown_table({"thought", "step", "samples", "frontier", "frontier before", "other reachable", "unreachable",
+                          "answer's path", "no node"},
                          raw);
   text += "\n## Mass per node of the group\n\n";
-  text += markdown_table({"thought", "step", "frontier", "other reachable", "unreachable"}, per_node);
+  text += markdown_table({"thought", "step", "frontier", "frontier before", "other reachable", "unreachable"},
+                         per_node);
   report(fs::path(o.out) / "thoughts.md", text);
   write_atomically((fs::path(o.out) / "thoughts.svg").string(), svg::document({raw_chart, node_chart}));
 }

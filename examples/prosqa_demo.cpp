@@ -99,7 +99,7 @@ void show_thoughts(TrainedModel<Config>& coconut, const Sample& sample) {
   const auto depth = prosqa::depths(sample);  // of every node, from the question's subject
   const auto thoughts = thought_distributions(coconut.model(), prompt, coconut.special().latent);
   std::printf("\nIts %zu continuous thoughts, each decoded through the LM head (top 5 tokens; [d] marks a\n"
-              "node d edges below %s, so thought i should favour nodes at depth i or on the way there):\n",
+              "node d edges below %s; a breadth-first search holds the nodes of one depth per thought):\n",
               thoughts.size(), sample.idx_to_symbol[std::size_t(sample.root)].c_str());
   for (std::size_t i = 0; i < thoughts.size(); ++i) {
     std::printf("  thought %zu:", i + 1);
