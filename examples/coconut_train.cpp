@@ -258,7 +258,7 @@ Options parse(Flags args) {
 // The data of a task, as text samples.
 struct TaskData {
   std::vector<Sample> train, valid, test;
-  std::string train_name = "files", test_name;  // where they come from
+  std::string train_name = "files", valid_name, test_name;  // where they come from
 };
 
 TaskData load_task(const Options& o) {
@@ -267,24 +267,26 @@ TaskData load_task(const Options& o) {
     const prosqa::Config graphs{.nodes = int(o.prosqa_nodes.value_or(prosqa::Config{}.nodes))};
     d.train = prosqa::generate(o.train_size, o.seed * 7919 + 1, graphs);
     d.valid = prosqa::generate(o.valid_size, o.seed * 7919 + 2, graphs);
-    d.train_name = "generated, graphs of " + std::to_string(graphs.nodes) + " nodes";
+    d.train_name = d.valid_name = "generated, graphs of " + std::to_string(graphs.nodes) + " nodes";
     d.test_name = o.test_json.empty() ? std::string(COCONUT_SHARED_DATA) + "/prosqa_test.json" : o.test_json;
     d.test = load_json(d.test_name);
   } else if (o.task == "prontoqa") {
     d.train = prontoqa::generate(o.train_size, o.seed * 7919 + 1);
     d.valid = prontoqa::generate(o.valid_size, o.seed * 7919 + 2);
-    d.train_name = "generated";
+    d.train_name = d.valid_name = "generated";
     d.test = prontoqa::generate(800, o.seed * 7919 + 3);
     d.test_name = "generated ProntoQA test (800)";
   } else if (o.task == "gsm8k") {
     const std::string shared(COCONUT_SHARED_DATA);
     d.train = load_json(o.train_json);
-    d.valid = load_json(o.valid_json.empty() ? shared + "/gsm_valid.json" : o.valid_json);
+    d.valid_name = o.valid_json.empty() ? shared + "/gsm_valid.json" : o.valid_json;
+    d.valid = load_json(d.valid_name);
     d.test_name = o.test_json.empty() ? shared + "/gsm_test.json" : o.test_json;
     d.test = load_json(d.test_name);
   } else if (o.task == "json") {
     d.train = load_json(o.train_json);
     d.valid = load_json(o.valid_json);
+    d.valid_name = o.valid_json;
     d.test = load_json(o.test_json);
     d.test_name = o.test_json;
   } else {
@@ -473,11 +475,12 @@ Score run_method(const Options& o, Collective* group, const std::string& name, c
       if (!trainer.is_root()) return;
       trainer.progress().message("== " + name + ": scoring " + (o.from.empty() ? o.init : o.from) +
                                  " without training (--evaluate-only)");
-      // The validation set too, which (generated ProsQA) can differ from the
-      // training data's in size: --prosqa-nodes N measures a model on N-node graphs.
+      // The validation set too: generated ProsQA has the size --prosqa-nodes gives,
+      // which need not be the size the model was trained on, so --prosqa-nodes N
+      // measures a model on N-node graphs (the official test's size is fixed).
       if (!valid.empty()) {
         const EvalResult v = trainer.evaluate(valid, trainer.stage(cfg.epochs - 1));
-        std::string line = "validation (" + std::to_string(valid.size()) + " samples, " + data.train_name +
+        std::string line = "validation (" + std::to_string(valid.size()) + " samples, " + data.valid_name +
                            "): accuracy " + Progress::fixed(100 * v.accuracy, 1) + "%";
         if (o.task == "prosqa")
           line += ", choice " + Progress::fixed(100 * prosqa_choice_accuracy(data.valid, v.generated, tok, special), 1) + "%";

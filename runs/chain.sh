@@ -7,13 +7,16 @@
 # any interruption with the same command. Each finished run's log is gzipped
 # (runs/save.sh) for committing.
 #   make build && bash runs/chain.sh runs/prosqa-coconut-grow16 runs/prosqa-coconut-grow20
-# Stop with `bash runs/stop.sh <the running one>` and kill this chain's shell (its pid
-# is printed), or let the chain run out.
+# Stop with `bash runs/stop.sh <the running one>`: its trainer then exits with an
+# error and the chain ends there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -x build/examples/coconut_train ] || { echo "build/examples/coconut_train is missing: run make build" >&2; exit 1; }
 for dir in "$@"; do
   [ -x "${dir%/}/command.sh" ] || { echo "${dir%/}/command.sh is missing" >&2; exit 1; }
+  # Two trainers writing one directory would corrupt it (stop.sh's pattern).
+  ! pgrep -f "coconut_train[^ ]* .*--out $(realpath --relative-to=. "$dir")( |\$)" > /dev/null ||
+    { echo "${dir%/} is running already: bash runs/stop.sh ${dir%/} first" >&2; exit 1; }
 done
 mkdir -p build-runs
 binary=build-runs/coconut_train-$(date +%Y%m%d-%H%M%S)

@@ -2,9 +2,11 @@
 # One step of a model grown one graph size at a time (mini-mixed): train METHOD on
 # generated NODES-node ProsQA graphs (validation on them too) for the epochs up to
 # EPOCHS, in runs/prosqa-METHOD-growNODES/, starting from the best model of the
-# run FROM (copied to start.ckpt there when the run is first started). Coconut
-# trains at stage 6 (stage mixing 0.3, batches grouped by length) as
-# runs/prosqa-coconut-final does from its epoch 11. Each growN/command.sh calls this
+# run FROM as it is when this run is first started (copied to start.ckpt there).
+# Coconut trains from epoch 11 as runs/prosqa-coconut-final does there: at stage 6
+# and on (every step a thought; the stage number goes on rising every 2 epochs, the
+# layout stays that of stage 6 = M, and the optimizer is re-created at each new
+# stage), with stage mixing 0.3 and batches grouped by length. Each growN/command.sh calls this
 # with its own arguments; runs/chain.sh runs them in order.
 # Resumable: run it again to continue from the last checkpoint.
 #   bash runs/grow.sh coconut 20 runs/prosqa-coconut-grow16 14
@@ -14,6 +16,7 @@ method=$1 nodes=$2 from=$3 epochs=$4
 shift 4
 cd "$(dirname "$0")/.."
 dir=runs/prosqa-$method-grow$nodes
+mkdir -p "$dir"
 bash runs/restore.sh "$dir"
 if [ ! -e "$dir/start.ckpt" ]; then
   [ -e "$from/$method.ckpt.best" ] || { echo "grow.sh: $from/$method.ckpt.best is missing: run $from first" >&2; exit 1; }
