@@ -19,7 +19,7 @@ for dir in "$@"; do
     { echo "${dir%/} is running already: bash runs/stop.sh ${dir%/} first" >&2; exit 1; }
 done
 mkdir -p build-runs
-binary=build-runs/coconut_train-$(date +%Y%m%d-%H%M%S)
+binary=build-runs/coconut_train-$(date +%Y%m%d-%H%M%S)-$$  # $$: two starts in one second
 cp build/examples/coconut_train "$binary"
 nohup bash -c '
   for dir in "$@"; do

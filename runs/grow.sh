@@ -24,7 +24,7 @@ if [ ! -e "$dir/start.ckpt" ]; then
 fi
 case $method in
   coconut) layout=(--cot-epochs 1 --start-epoch 11 --epochs-per-stage 2 --max-stage 6 --uniform-prob 0.3 --group-by-length) ;;
-  cot) layout=() ;;
+  cot | no-cot) layout=() ;;
   *) echo "grow.sh: no layout for method $method" >&2; exit 1 ;;
 esac
 exec "${COCONUT_TRAIN:-build/examples/coconut_train}" --task prosqa --prosqa-nodes "$nodes" --config mini-mixed \

@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -x build/examples/coconut_train ] || { echo "build/examples/coconut_train is missing: run make build" >&2; exit 1; }
 mkdir -p build-runs
-binary=build-runs/coconut_train-$(date +%Y%m%d-%H%M%S)
+binary=build-runs/coconut_train-$(date +%Y%m%d-%H%M%S)-$$  # $$: two starts in one second
 cp build/examples/coconut_train "$binary"
 for dir in "$@"; do
   dir=${dir%/}
