@@ -14,6 +14,7 @@ prosqa-cot-nodes12-rotary-h8/cot prosqa-cot-nodes12-mixed/cot prosqa-coconut-nod
 prosqa-no-cot-nodes12-mixed/no-cot
 prosqa-coconut-grow16/coconut prosqa-coconut-grow20/coconut prosqa-coconut-grow24/coconut prosqa-coconut-grow28/coconut
 prosqa-cot-grow16/cot prosqa-cot-grow20/cot prosqa-cot-grow24/cot prosqa-cot-grow28/cot
+prosqa-no-cot-grow16/no-cot prosqa-no-cot-grow20/no-cot
 prosqa-coconut-from12/coconut prosqa-cot-nodes12-wide-mixed/cot
 prosqa-cot-rotary/cot prosqa-cot-mixed/cot prosqa-cot-mixed-from12/cot prosqa-coconut-final/coconut
 prosqa-pause-as-thought/pause-as-thought
