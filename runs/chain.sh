@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Runs several runs one after the other in the background, each from the best model
 # of the one before when its command.sh says so (e.g. a model grown one graph size at
-# a time): start.sh's way of running (a copy of the binary taken now, one log per
-# run in build-runs/), but in sequence. A run that has finished resumes at its end,
-# prints its test score again and hands over, so the chain can be restarted after
-# any interruption with the same command. Each finished run's log is gzipped
-# (runs/save.sh) for committing.
+# a time), so that they outlive the shell and survive rebuilds: the chain runs a
+# copy of build/examples/coconut_train taken now and logs each run to
+# build-runs/<run>.log (start.sh starts chains of one). A run that has finished
+# resumes at its end, prints its test score again and hands over, so the chain can
+# be restarted after any interruption with the same command. Each finished run's
+# log is gzipped (runs/save.sh) for committing.
 #   make build && bash runs/chain.sh runs/prosqa-coconut-grow16 runs/prosqa-coconut-grow20
 # Stop with `bash runs/stop.sh <the running one>`: its trainer then exits with an
 # error and the chain ends there.
@@ -14,8 +15,8 @@ cd "$(dirname "$0")/.."
 [ -x build/examples/coconut_train ] || { echo "build/examples/coconut_train is missing: run make build" >&2; exit 1; }
 for dir in "$@"; do
   [ -x "${dir%/}/command.sh" ] || { echo "${dir%/}/command.sh is missing" >&2; exit 1; }
-  # Two trainers writing one directory would corrupt it (stop.sh's pattern).
-  ! pgrep -f "coconut_train[^ ]* .*--out $(realpath --relative-to=. "$dir")( |\$)" > /dev/null ||
+  # Two trainers writing one directory would corrupt it.
+  ! bash runs/trainer_pids.sh "$dir" > /dev/null ||
     { echo "${dir%/} is running already: bash runs/stop.sh ${dir%/} first" >&2; exit 1; }
 done
 mkdir -p build-runs
@@ -27,4 +28,4 @@ nohup bash -c '
     COCONUT_TRAIN="$PWD/'"$binary"'" bash "$dir/command.sh" >> "build-runs/$(basename "$dir").log" 2>&1 || exit 1
     bash runs/save.sh "$dir"  # its log, gzipped to commit
   done' chain "$@" > /dev/null 2>&1 &
-echo "chain of $#: started (pid $!), logs build-runs/<run>.log"
+echo "started in the background (pid $!): $*; logs build-runs/<run>.log"

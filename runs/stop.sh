@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Stops runs started by start.sh and makes their state committable: each run's
+# Stops runs started by start.sh or chain.sh and makes their state committable: each run's
 # trainer is stopped (it loses at most the steps since its last checkpoint, written
 # every few minutes), then save.sh gzips its log.
 #   bash runs/stop.sh runs/prosqa-cot-batch8 runs/prosqa-cot-sinusoidal
@@ -8,11 +8,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 for dir in "$@"; do
   dir=$(realpath --relative-to=. "$dir")  # as command.sh names it: runs/<run>
-  pattern="coconut_train[^ ]* .*--out $dir( |\$)"
-  pids=$(pgrep -f "$pattern" || true)
+  pids=$(bash runs/trainer_pids.sh "$dir" || true)
   if [ -n "$pids" ]; then
     kill $pids
-    while pgrep -f "$pattern" > /dev/null; do sleep 1; done
+    while bash runs/trainer_pids.sh "$dir" > /dev/null; do sleep 1; done
     echo "$dir: stopped"
   else
     echo "$dir: not running"
