@@ -210,7 +210,8 @@ void write_thought_report(const std::vector<ThoughtMass>& masses, const RunSetti
   text += "Model " + o.model + " (" + how.method + ", config " + how.config + ", c = " + std::to_string(how.c) +
           ", M = " + std::to_string(how.max_stage) + "), " + std::to_string(samples) + " samples of " + o.test +
           ".\nThought j stands for step i = ceil(j / c): the frontier is the nodes first reached at depth i from "
-          "the root, the frontier before those first reached at depth i - 1 (the root, for i = 1).\nEach mean is over the samples whose group has nodes (`samples`: those with a frontier); "
+          "the root, the frontier before those first reached at depth i - 1 (the root, for i = 1).\n"
+          "Each mean is over the samples whose group has nodes (`samples`: those with a frontier); "
           "`no node` is the mass on all other tokens, over all samples.\n\n";
   text += "## Probability mass on each group of nodes\n\n";
   text += markdown_table({"thought", "step", "samples", "frontier", "frontier before", "other reachable", "unreachable",
