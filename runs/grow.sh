@@ -6,7 +6,8 @@
 # Coconut trains from epoch 11 as runs/prosqa-coconut-final does there: at stage 6
 # and on (every step a thought; the stage number goes on rising every 2 epochs, the
 # layout stays that of stage 6 = M, and the optimizer is re-created at each new
-# stage), with stage mixing 0.3 and batches grouped by length. Each growN/command.sh calls this
+# stage), with stage mixing 0.3 and batches grouped by length; pause as thought
+# exactly so, w/o curriculum at its one stage (every step a thought) from epoch 11. Each growN/command.sh calls this
 # with its own arguments; runs/chain.sh runs them in order.
 # Resumable: run it again to continue from the last checkpoint.
 #   bash runs/grow.sh coconut 20 runs/prosqa-coconut-grow16 14
@@ -23,7 +24,9 @@ if [ ! -e "$dir/start.ckpt" ]; then
   cp "$from/$method.ckpt.best" "$dir/start.ckpt"
 fi
 case $method in
-  coconut) layout=(--cot-epochs 1 --start-epoch 11 --epochs-per-stage 2 --max-stage 6 --uniform-prob 0.3 --group-by-length) ;;
+  coconut | pause-as-thought)
+    layout=(--cot-epochs 1 --start-epoch 11 --epochs-per-stage 2 --max-stage 6 --uniform-prob 0.3 --group-by-length) ;;
+  no-curriculum) layout=(--start-epoch 11 --max-stage 6 --group-by-length) ;;  # every epoch at the last stage
   cot | no-cot) layout=() ;;
   *) echo "grow.sh: no layout for method $method" >&2; exit 1 ;;
 esac
