@@ -14,7 +14,13 @@ prosqa-cot-nodes12-rotary-h8/cot prosqa-cot-nodes12-mixed/cot prosqa-coconut-nod
 prosqa-no-cot-nodes12-mixed/no-cot
 prosqa-coconut-grow16/coconut prosqa-coconut-grow20/coconut prosqa-coconut-grow24/coconut prosqa-coconut-grow28/coconut
 prosqa-cot-grow16/cot prosqa-cot-grow20/cot prosqa-cot-grow24/cot prosqa-cot-grow28/cot
-prosqa-no-cot-grow16/no-cot prosqa-no-cot-grow20/no-cot
+prosqa-no-cot-grow16/no-cot prosqa-no-cot-grow20/no-cot prosqa-no-cot-grow24/no-cot prosqa-no-cot-grow28/no-cot
+prosqa-pause-as-thought-nodes12-mixed/pause-as-thought prosqa-pause-as-thought-grow16/pause-as-thought
+prosqa-pause-as-thought-grow20/pause-as-thought prosqa-pause-as-thought-grow24/pause-as-thought
+prosqa-pause-as-thought-grow28/pause-as-thought
+prosqa-no-curriculum-nodes12-mixed/no-curriculum prosqa-no-curriculum-grow16/no-curriculum
+prosqa-no-curriculum-grow20/no-curriculum prosqa-no-curriculum-grow24/no-curriculum
+prosqa-no-curriculum-grow28/no-curriculum
 prosqa-coconut-from12/coconut prosqa-cot-nodes12-wide-mixed/cot
 prosqa-cot-rotary/cot prosqa-cot-mixed/cot prosqa-cot-mixed-from12/cot prosqa-coconut-final/coconut
 prosqa-pause-as-thought/pause-as-thought
