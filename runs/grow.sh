@@ -7,8 +7,9 @@
 # and on (every step a thought; the stage number goes on rising every 2 epochs, the
 # layout stays that of stage 6 = M, and the optimizer is re-created at each new
 # stage), with stage mixing 0.3 and batches grouped by length; pause as thought
-# exactly so, w/o curriculum at its one stage (every step a thought) from epoch 11. Each growN/command.sh calls this
-# with its own arguments; runs/chain.sh runs them in order.
+# exactly so, w/o curriculum at its one stage (every step a thought) from epoch 11.
+# Each growN/command.sh calls this with its own arguments; runs/chain.sh runs them
+# in order.
 # Resumable: run it again to continue from the last checkpoint.
 #   bash runs/grow.sh coconut 20 runs/prosqa-coconut-grow16 14
 set -euo pipefail
